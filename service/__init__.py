@@ -1,0 +1,1 @@
+"""Vraagbaak service: retrieval, answers, the HTTP API and the command line."""

@@ -1,0 +1,56 @@
+"""Shared vocabulary of the answering side: a Citation, an Answer, a chat Turn, and stream events.
+
+Plain frozen dataclasses. `Answer.to_dict()` is the JSON of POST /v1/ask (and of the `done` event
+of /v1/ask/stream), so every edge (HTTP, CLI --json, eval, Slack) shows the same shape.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+REFUSAL = ("Dat staat niet in de rapporten die ik kan raadplegen, dus daar kan ik geen betrouwbaar "
+           "antwoord op geven.")
+
+
+@dataclass(frozen=True)
+class Turn:
+    role: Literal["user", "assistant"]
+    content: str
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int
+    chunk_id: str
+    doc_id: str
+    title: str
+    section: str
+    page: int | None
+    text: str  # the whole cited passage
+    quote: str  # the sentence(s) of the passage that support the claim
+    score: float
+
+
+@dataclass(frozen=True)
+class Answer:
+    answer: str
+    refused: bool
+    citations: tuple[Citation, ...] = ()
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    mode: str = "extractive"
+    question: str = ""  # the standalone question actually searched (after follow-up rewriting)
+    prompt_tokens: int | None = None
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["citations"] = [asdict(c) for c in self.citations]
+        return d
+
+
+@dataclass(frozen=True)
+class StreamEvent:
+    """One server-sent event of /v1/ask/stream: 'sources', then 'token'*, then 'done' (or 'error')."""
+
+    event: Literal["sources", "token", "done", "error"]
+    data: dict

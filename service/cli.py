@@ -1,0 +1,98 @@
+"""The `vraagbaak` command: index, search, setup (and later ask, serve, eval).
+
+Reads Settings once, turns arguments into plain values, calls the library, and turns a
+VraagbaakError into one line on stderr with exit code 2. Heavy imports happen inside subcommands.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from index.errors import VraagbaakError
+from service.config import Settings
+
+
+def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
+    from index.build import BuildConfig, build_index
+    from index.embedder import load_embedder
+
+    cfg = BuildConfig(corpus=Path(args.corpus or settings.corpus_dir), out=Path(args.out or settings.index_dir),
+                      cache_dir=settings.cache_dir, chunk_tokens=settings.chunk_tokens,
+                      chunk_overlap=settings.chunk_overlap, faiss_kind=settings.faiss_kind)
+    embedder = load_embedder(settings.embedder, settings.cache_dir, settings.embed_bf16)
+    result = build_index(cfg, embedder, progress=not args.quiet, force=args.force)
+    state = "ongewijzigd, niets te doen" if result.skipped else f"{result.embedded} chunks opnieuw ge-embed"
+    print(f"index: {result.documents} documenten, {result.chunks} chunks, {result.seconds:.1f} s "
+          f"({state}) -> {cfg.out}")
+    return 0
+
+
+def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    import json
+    from dataclasses import asdict
+
+    from service.pipeline import load_retriever
+    from service.retrieval import validate_query
+
+    validate_query(args.query)  # fail fast, before loading models
+    filters = {k: v for k, v in (("doc_id", args.doc), ("year", args.year)) if v}
+    hits = load_retriever(settings).search(args.query, k=args.k, filters=filters)
+    if args.json:
+        print(json.dumps([asdict(h) for h in hits], ensure_ascii=False, indent=1))
+        return 0
+    if not hits:
+        print("geen resultaten")
+    for i, h in enumerate(hits, 1):
+        where = f"{h.title}" + (f" — {h.section}" if h.section else "") + (f" (p. {h.page})" if h.page else "")
+        print(f"{i:>2}. [{h.score:.4f}] {where}  ({'+'.join(h.retrievers)})")
+        snippet = " ".join(h.text.split())
+        print(f"    {snippet[:300]}{'…' if len(snippet) > 300 else ''}")
+    return 0
+
+
+def cmd_setup(args: argparse.Namespace, settings: Settings) -> int:
+    from index.e5convert import ensure_e5_model
+
+    if settings.embedder == "e5-small":
+        path = ensure_e5_model(settings.cache_dir / "models", progress=True)
+        print(f"embedder klaar: {path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vraagbaak", description="Vraagbaak: vragen over vredesmissierapporten.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("index", help="bouw of ververs de index van het corpus")
+    p.add_argument("--corpus", help="map met rapporten (.txt, .md, .pdf); standaard VRAAGBAAK_CORPUS_DIR")
+    p.add_argument("--out", help="indexmap; standaard VRAAGBAAK_INDEX_DIR")
+    p.add_argument("-q", "--quiet", action="store_true", help="geen voortgangsbalk")
+    p.add_argument("--force", action="store_true", help="vervang een index die met een andere embedder is gebouwd")
+    p.set_defaults(func=cmd_index)
+    p = sub.add_parser("search", help="zoek passages in de rapporten")
+    p.add_argument("query", help="vraag of zoektermen (Nederlands)")
+    p.add_argument("-k", type=int, default=10, help="aantal resultaten (standaard 10)")
+    p.add_argument("--doc", action="append", help="alleen dit document (doc_id; herhaalbaar)")
+    p.add_argument("--year", action="append", type=int, help="alleen documenten uit dit jaar (herhaalbaar)")
+    p.add_argument("--json", action="store_true", help="uitvoer als JSON")
+    p.set_defaults(func=cmd_search)
+    p = sub.add_parser("setup", help="zet de modellen klaar (eenmalig, offline)")
+    p.set_defaults(func=cmd_setup)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args, Settings())
+    except VraagbaakError as e:
+        print(f"vraagbaak: fout: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("vraagbaak: afgebroken", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,177 @@
+"""Hybrid retrieval: dense (e5 over FAISS) + lexical (BM25, Dutch stemming), fused, filtered, deduplicated.
+
+`Retriever.search(query, k, filters)` is the one entry point. Fusion is weighted reciprocal rank
+fusion over each retriever's top `depth`; the weights and depth were tuned on the dev set
+(docs/retrieval.md). Does not generate answers and does not load models itself: it is handed a
+loaded index and an embedder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from index.embedder import Embedder
+from index.errors import VraagbaakError
+from index.schema import Chunk
+from index.store import LoadedIndex
+
+MAX_QUERY_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class Hit:
+    chunk_id: str
+    doc_id: str
+    title: str
+    section: str
+    page: int | None
+    text: str
+    start: int
+    end: int
+    score: float
+    retrievers: tuple[str, ...]  # which retrievers had it in their top `depth`
+    row: int = -1  # row in the index (internal)
+
+
+@dataclass(frozen=True)
+class Filters:
+    doc_ids: tuple[str, ...] = ()
+    years: tuple[int, ...] = ()
+
+    @classmethod
+    def from_dict(cls, d: dict | None) -> Filters:
+        d = d or {}
+        unknown = set(d) - {"doc_id", "doc_ids", "year", "years"}
+        if unknown:
+            raise VraagbaakError(f"onbekend filter: {', '.join(sorted(unknown))} (toegestaan: doc_id, year)")
+        docs = d.get("doc_ids", d.get("doc_id", ()))
+        years = d.get("years", d.get("year", ()))
+        docs = (docs,) if isinstance(docs, str) else tuple(docs or ())
+        years = (years,) if isinstance(years, int) else tuple(years or ())
+        return cls(tuple(str(x) for x in docs), tuple(int(y) for y in years))
+
+
+@dataclass(frozen=True)
+class FusionParams:
+    depth: int = 60  # candidates taken from each retriever
+    rrf_k: float = 60.0
+    dense_weight: float = 1.0
+    lexical_weight: float = 1.0
+    merge_chars: int = 1600  # a neighbouring chunk joins an earlier hit while the hit stays this short
+
+
+def validate_query(query: str) -> str:
+    q = " ".join(str(query).split())
+    if not q:
+        raise VraagbaakError("lege vraag: typ een vraag of zoekterm")
+    if len(q) > MAX_QUERY_CHARS:
+        raise VraagbaakError(f"vraag te lang: {len(q)} tekens (maximaal {MAX_QUERY_CHARS})")
+    return q
+
+
+def rrf(rankings: list[tuple[np.ndarray, float]], n: int, k: float) -> np.ndarray:
+    """Weighted reciprocal rank fusion: sum of weight / (k + rank) over rankings (rank from 1)."""
+    fused = np.zeros(n, dtype=np.float64)
+    for order, weight in rankings:
+        fused[order] += weight / (k + np.arange(1, len(order) + 1))
+    return fused
+
+
+@dataclass
+class Retriever:
+    index: LoadedIndex
+    embedder: Embedder
+    params: FusionParams = field(default_factory=FusionParams)
+
+    def __post_init__(self) -> None:
+        chunks = self.index.chunks
+        self._doc_ids = np.array([c.doc_id for c in chunks])
+        self._years = np.array([c.year or 0 for c in chunks])
+
+    def _mask(self, filters: Filters) -> np.ndarray | None:
+        if not filters.doc_ids and not filters.years:
+            return None
+        mask = np.ones(len(self.index.chunks), dtype=bool)
+        if filters.doc_ids:
+            mask &= np.isin(self._doc_ids, filters.doc_ids)
+        if filters.years:
+            mask &= np.isin(self._years, filters.years)
+        return mask
+
+    def dense_scores(self, query: str) -> np.ndarray:
+        qv = self.embedder.embed_queries([query])
+        n = self.index.dense.ntotal
+        scores, ids = self.index.dense.search(qv, n)
+        out = np.full(n, -1.0, dtype=np.float32)
+        valid = ids[0] >= 0
+        out[ids[0][valid]] = scores[0][valid]
+        return out
+
+    def rank(self, query: str, filters: Filters | None = None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Rows ordered by fused score (filtered), and each retriever's top-`depth` rows."""
+        p = self.params
+        dense, lexical = self.dense_scores(query), self.index.lexical.scores(query)
+        mask = self._mask(filters or Filters())
+        if mask is not None:
+            dense, lexical = np.where(mask, dense, -np.inf), np.where(mask, lexical, -np.inf)
+        tops = {"dense": np.argsort(-dense, kind="stable")[:p.depth],
+                "bm25": np.argsort(-lexical, kind="stable")[:p.depth]}
+        tops["bm25"] = tops["bm25"][lexical[tops["bm25"]] > 0]
+        if mask is not None:
+            tops = {name: rows[mask[rows]] for name, rows in tops.items()}
+        fused = rrf([(tops["dense"], p.dense_weight), (tops["bm25"], p.lexical_weight)], len(dense), p.rrf_k)
+        order = np.argsort(-fused, kind="stable")
+        return order[fused[order] > 0], {**tops, "fused": fused}
+
+    def search(self, query: str, k: int = 10, filters: Filters | dict | None = None) -> list[Hit]:
+        query = validate_query(query)
+        if not 1 <= k <= 100:
+            raise VraagbaakError(f"k moet tussen 1 en 100 liggen, niet {k}")
+        if not isinstance(filters, Filters):
+            filters = Filters.from_dict(filters)
+        order, tops = self.rank(query, filters)
+        members = {name: set(rows.tolist()) for name, rows in tops.items() if name != "fused"}
+        hits: list[Hit] = []
+        limit = self.params.merge_chars
+        for row in order[: k * 3]:
+            chunk = self.index.chunks[row]
+            found_by = tuple(name for name in ("dense", "bm25") if row in members[name])
+            j = next((i for i, h in enumerate(hits) if _touches(chunk, h) and _span(h, chunk) <= limit), None)
+            if j is not None:
+                hits[j] = _merge(hits[j], chunk, found_by)  # neighbouring passage: one longer hit
+            elif len(hits) < k:
+                hits.append(_hit(chunk, float(tops["fused"][row]), found_by, int(row)))
+        return hits
+
+
+def _touches(chunk: Chunk, hit: Hit) -> bool:
+    """Same document and overlapping or adjacent (at most a few characters apart)."""
+    return chunk.doc_id == hit.doc_id and chunk.start <= hit.end + 3 and hit.start <= chunk.end + 3
+
+
+def _span(hit: Hit, chunk: Chunk) -> int:
+    return max(hit.end, chunk.end) - min(hit.start, chunk.start)
+
+
+def _join(first: str, first_end: int, second: str, second_start: int) -> str:
+    """Join two texts of one document given where the first ends and the second starts."""
+    if second_start >= first_end:
+        return first + " " + second if second_start > first_end else first + second
+    return first + second[first_end - second_start:]
+
+
+def _merge(hit: Hit, chunk: Chunk, found_by: tuple[str, ...]) -> Hit:
+    """`hit` widened to cover `chunk` too; keeps the hit's rank and score."""
+    if chunk.start >= hit.start:
+        text = hit.text if chunk.end <= hit.end else _join(hit.text, hit.end, chunk.text, chunk.start)
+    else:
+        text = chunk.text if hit.end <= chunk.end else _join(chunk.text, chunk.end, hit.text, hit.start)
+    retrievers = tuple(n for n in ("dense", "bm25") if n in hit.retrievers or n in found_by)
+    return replace(hit, text=text, start=min(hit.start, chunk.start), end=max(hit.end, chunk.end),
+                   retrievers=retrievers)
+
+
+def _hit(c: Chunk, score: float, found_by: tuple[str, ...], row: int) -> Hit:
+    return Hit(c.chunk_id, c.doc_id, c.title, c.section, c.page, c.text, c.start, c.end, score, found_by, row)
