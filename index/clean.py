@@ -13,6 +13,10 @@ Using evidence from the document itself and a few built-in Dutch rules it repair
 * footnote marks glued to words (``komen.’3``, ``Vredesakkoorden.iii``, ``kader10``);
 * table labels printed vertically, one or two letters per line (``E\\nu\\nr\\no\\np\\na``).
 
+How: layout is measured per document (do wrapped lines end with a space? is the text double-spaced?
+how long is a normal line?), lines are then joined pairwise into paragraphs, and word splits are only
+joined when one part never occurs on its own in the document or the joined word clearly dominates.
+
 It deliberately does not reorder text (footnote blocks and captions stay where the PDF put them),
 remove other running headers (none repeat in the corpus), fix spelling, or join a split it cannot
 attest (``besluit vorming`` when ``besluitvorming`` never occurs): leaving a split is better than
@@ -116,7 +120,8 @@ class _Vocab:
 
     def attested(self, word: str) -> int:
         """How often `word`, possibly inflected (+en, +s, ...), occurs unsplit in the document."""
-        return max(self.counts.get(word + s, 0) for s in _INFLECTIONS)
+        n = self.counts.get
+        return max(n(word, 0), n(word + "en", 0), n(word + "s", 0), n(word + "e", 0), n(word + "n", 0))
 
     def is_fragment(self, part: str) -> bool:
         """True if `part` never stands alone except next to a partner it forms a word with."""
@@ -152,7 +157,7 @@ class _Layout:
 def _is_soft_break(prev: str, nxt: str) -> bool:
     """A word broken at a line end without hyphen or space: `mede` + `werkers`, `(bescher` + `ming`."""
     last = prev.split()[-1] if prev.strip() else ""
-    soft_head = len(prev.strip()) > 2 and bool(_SOFT_HEAD.fullmatch(last))
+    soft_head = len(prev.strip()) > 2 and prev[-1:].isalpha() and bool(_SOFT_HEAD.fullmatch(last))
     return soft_head and nxt[:1].islower() and not _BLOCK_START.match(nxt)
 
 
@@ -318,13 +323,12 @@ def _attested_join(head: str, tail: str, vocab: _Vocab) -> bool:
     """The document attests the joined word and gives no sign that the two parts are real words."""
     if len(tail) < 3:
         return False
+    joined = vocab.attested(head + tail)
     if head in _STOP:  # voor namelijk, onder zoekers; never op dat, in gang, onder delen
-        return bool(vocab.attested(head + tail)) and (
-            _dominates(head, tail, vocab) or (len(tail) >= 7 and vocab.is_fragment(tail))
-        )
-    if vocab.attested(head + tail) and any(len(p) >= 4 and vocab.is_fragment(p) for p in (head, tail)):
-        return True
-    if _dominates(head, tail, vocab):
+        rare_tail = len(tail) >= 7 and vocab.is_fragment(tail)
+        return bool(joined) and (_dominates(head, tail, vocab) or rare_tail)
+    fragment = any(len(p) >= 4 and vocab.is_fragment(p) for p in (head, tail))
+    if joined and (fragment or _dominates(head, tail, vocab)):
         return True
     stems = (tail[: -len(s)] for s in _INFLECTIONS[1:] if tail.endswith(s) and len(tail) > len(s) + 3)
     return any(vocab.bigrams[(head, t)] and _dominates(head, t, vocab) for t in stems)  # capaciteit(en)
@@ -406,7 +410,10 @@ def _clean_steps(raw: str) -> tuple[str, list[int]]:
     text, pages = _assemble(_prepare_lines(lines, layout), layout, raw_vocab, fill)
     text = _tidy_lines(_strip_footnote_marks(text, frozenset(_FOOTNOTE_BODY.findall(text))))
     text = _join_bound_splits(text, raw_vocab)
-    text = _join_attested_splits(text, _Vocab.build(text.replace(_MARK, ""), for_joins=True))
+    for _ in range(4):  # joins change the statistics; repeat until stable so cleaning is idempotent
+        text, before = _join_attested_splits(text, _Vocab.build(text.replace(_MARK, ""), True)), text
+        if text == before:
+            break
     if fill:  # trailing pages without text start at the end
         last = raw.count("\f") + 1
         text += _MARK * (last - len(pages))

@@ -589,8 +589,48 @@ def test_corpus_002_word_splits_repaired(cleaned_corpus: dict[str, tuple[str, Cl
     assert not re.search(r"\binter nationale", cleaned.text, re.IGNORECASE)
     for line in cleaned.text.split("\n"):
         assert not re.search(r"\binter\s+nationale", line, re.IGNORECASE)
-    for split in ("Veiligheids raad", "Buiten landse", "gemeen schappelijk", "voor namelijk", "Neder landse"):
+    splits = (
+        "Veiligheids raad",
+        "Buiten landse",
+        "gemeen schappelijk",
+        "voor namelijk",
+        "Neder landse",
+        "inlichtingen capaciteiten",
+        "Ontwikkelings samen werking",
+        "onafhanke lijke",
+    )
+    for split in splits:
         assert split in raw and split not in cleaned.text
+
+
+@needs_corpus
+@pytest.mark.parametrize(
+    ("name", "present", "absent"),
+    [
+        (
+            "000",
+            ["VN-secretaris-generaal", "minister-president", "troepen-leverende", "multilaterale orde"],
+            ["mede werkers", "ver schuift"],
+        ),
+        (
+            "002",
+            ["wenselijkheid", "onderzoeksmethode", "KMar-functionarissen", "diepte-interviews"],
+            ["wenselijk-heid", "onderzoeks-methode"],
+        ),
+        (
+            "003",
+            ["tweestatenoplossing", "de-escalatie", "Midden-Oosten", "defensie-uitgaven"],
+            ["twee-statenoplossing", "Midden- Oosten"],
+        ),
+    ],
+)
+def test_corpus_line_end_hyphens(
+    cleaned_corpus: dict[str, tuple[str, Cleaned]], name: str, present: list[str], absent: list[str]
+) -> None:
+    """Hyphens at line ends: typesetting hyphens go (002, 003), real ones stay (000 lost its soft hyphens)."""
+    text = cleaned_corpus[name][1].text
+    assert all(word in text for word in present), [w for w in present if w not in text]
+    assert not any(word in text for word in absent), [w for w in absent if w in text]
 
 
 @needs_corpus
@@ -626,11 +666,12 @@ def test_corpus_is_idempotent(cleaned_corpus: dict[str, tuple[str, Cleaned]]) ->
 
 @needs_corpus
 def test_corpus_cleans_fast() -> None:
+    """The corpus (380 KB) cleans in well under a second of CPU time (not wall time: CI boxes are shared)."""
     raws = [path.read_text(encoding="utf-8") for path in FILES]
     best = float("inf")
     for _ in range(3):
-        start = time.perf_counter()
+        start = time.process_time()
         for raw in raws:
             clean_text(raw)
-        best = min(best, time.perf_counter() - start)
-    assert best < 1.0, f"{best:.2f}s for the corpus"
+        best = min(best, time.process_time() - start)
+    assert best < 1.0, f"{best:.2f}s CPU for the corpus"
