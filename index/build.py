@@ -17,7 +17,7 @@ from index.cache import EmbeddingCache, embed_with_cache
 from index.chunking import chunk_documents
 from index.embedder import Embedder
 
-PIPELINE_VERSION = 1  # bump when cleaning or chunking logic changes the chunks
+PIPELINE_VERSION = 2  # bump when cleaning or chunking logic changes the chunks
 
 
 @dataclass(frozen=True)
@@ -25,8 +25,8 @@ class BuildConfig:
     corpus: Path
     out: Path
     cache_dir: Path
-    chunk_tokens: int = 200
-    chunk_overlap: int = 40
+    chunk_tokens: int = 256
+    chunk_overlap: int = 48
     faiss_kind: str = "flat"
 
     def settings(self) -> dict:

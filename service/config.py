@@ -20,6 +20,13 @@ class Settings(BaseSettings):
     cache_dir: Path = Path.home() / ".cache" / "vraagbaak"
     embedder: str = "e5-small"  # "e5-small", "fake", or a sentence-transformers folder
     embed_bf16: bool | None = None  # None: bf16 autocast when the CPU has native bf16
-    chunk_tokens: int = 200
-    chunk_overlap: int = 40
+    chunk_tokens: int = 256
+    chunk_overlap: int = 48
     faiss_kind: str = "flat"  # flat | hnsw | ivf
+    host: str = "127.0.0.1"
+    port: int = 8000
+    api_key: str | None = None  # bearer key for all but /healthz, /readyz, the chat page, /docs
+    cors_origins: list[str] = []  # VRAAGBAAK_CORS_ORIGINS='["https://intranet.example"]'
+    max_concurrent_generations: int = 1
+    max_queue: int = 8  # generations allowed to wait; beyond -> 429
+    retry_after_s: int = 5  # Retry-After of 429/503

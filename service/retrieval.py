@@ -58,8 +58,8 @@ class FusionParams:
     depth: int = 60  # candidates taken from each retriever
     rrf_k: float = 60.0
     dense_weight: float = 1.0
-    lexical_weight: float = 1.0
-    merge_chars: int = 1600  # a neighbouring chunk joins an earlier hit while the hit stays this short
+    lexical_weight: float = 1.25
+    merge_chars: int = 2000  # a neighbouring chunk joins an earlier hit while the hit stays this short
 
 
 def validate_query(query: str) -> str:
