@@ -38,6 +38,11 @@ test-slow: index
 
 test: test-fast test-slow
 
+QA ?= ../shared/eval/dev.jsonl
+EVAL_ARGS ?=
+eval: index
+	$(BIN)/vraagbaak eval $(QA) --out var/eval $(EVAL_ARGS)
+
 lint: install
 	$(BIN)/ruff check .
 

@@ -52,6 +52,13 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from service.api import serve
+
+    serve(settings, host=args.host, port=args.port)
+    return 0
+
+
 def cmd_setup(args: argparse.Namespace, settings: Settings) -> int:
     from index.e5convert import ensure_e5_model
 
@@ -77,8 +84,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--year", action="append", type=int, help="alleen documenten uit dit jaar (herhaalbaar)")
     p.add_argument("--json", action="store_true", help="uitvoer als JSON")
     p.set_defaults(func=cmd_search)
+    p = sub.add_parser("serve", help="start de API en de chatpagina (standaard http://127.0.0.1:8000)")
+    p.add_argument("--host", help="adres; standaard VRAAGBAAK_HOST (127.0.0.1)")
+    p.add_argument("--port", type=int, help="poort; standaard VRAAGBAAK_PORT (8000)")
+    p.set_defaults(func=cmd_serve)
     p = sub.add_parser("setup", help="zet de modellen klaar (eenmalig, offline)")
     p.set_defaults(func=cmd_setup)
+    from eval.cli import add_eval_parser
+
+    add_eval_parser(sub)
     return parser
 
 

@@ -1,0 +1,201 @@
+"""Load benchmark for a running Vraagbaak API: N concurrent clients for D seconds, mixing /v1/search
+and /v1/ask, on a loopback address only.
+
+Each client keeps one request in flight. A share of the clients (--ask-share, default half) only
+asks, keeping generation busy; the others only search, so the search latency is measured while
+generation is busy rather than starved by clients waiting for answers.
+
+Prints the count per endpoint and status, and the /v1/search latency (p50/p95) overall and while at
+least one /v1/ask of this run was in flight ("generation busy"). Expected of a healthy server: no 5xx,
+no transport errors, and every /v1/ask answered, refused (`refused: true`) or turned away with 429.
+Exit code 0 when that holds, 1 otherwise.
+
+Bounded by design: it refuses non-loopback URLs, stops starting requests after --duration, gives
+requests in flight --grace seconds more and then cancels them. A client that gets 429 waits
+Retry-After (capped at --max-backoff) before its next request. Does not start a server.
+
+    .venv/bin/python scripts/bench_load.py --clients 8 --duration 120
+    .venv/bin/python scripts/bench_load.py --base-url http://127.0.0.1:8765 --duration 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import ipaddress
+import json
+import os
+import random
+import socket
+import statistics
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+import httpx
+
+QUESTIONS = [
+    "Wanneer werd het C-130 detachement in Mali ingezet?",
+    "Wie voerde de eindevaluatie van MINUSMA uit?",
+    "Waarom levert Nederland geen vaste bijdrage meer aan PAWA?",
+    "Hoe lang bleven West-Afrikaanse VN-eenheden in hun gebied in Mali?",
+    "Welke lessen trok IOB voor toekomstige missies?",
+    "Wat is de hoofdstad van Australië?",  # not in the reports: expect a refusal
+]
+
+
+@dataclass
+class Tally:
+    statuses: dict[str, Counter] = field(
+        default_factory=lambda: {"/v1/ask": Counter(), "/v1/search": Counter()})
+    refused: int = 0
+    search_ms: list[float] = field(default_factory=list)
+    search_busy_ms: list[float] = field(default_factory=list)
+    ask_ms: list[float] = field(default_factory=list)
+    asks_in_flight: int = 0
+    unfinished: int = 0  # cancelled after the grace period
+
+
+def require_loopback(base_url: str) -> None:
+    host = urlparse(base_url).hostname or ""
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except socket.gaierror as e:
+        raise SystemExit(f"bench_load: cannot resolve {host!r}: {e}") from e
+    if not addresses or not all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addresses):
+        raise SystemExit(f"bench_load: refusing {base_url}: loopback only (127.0.0.1, ::1, localhost)")
+
+
+def load_questions(path: str | None) -> list[str]:
+    """Questions from a JSONL file with a "question" field (e.g. the eval set), or the built-in list."""
+    if not path:
+        return QUESTIONS
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    return [json.loads(line)["question"] for line in lines if line.strip()]
+
+
+async def one_request(client: httpx.AsyncClient, tally: Tally, endpoint: str, question: str, k: int) -> float:
+    """Send one request, record it; returns the seconds to wait before the next one (429 back-off)."""
+    body = {"question": question} if endpoint == "/v1/ask" else {"query": question, "k": k}
+    is_ask = endpoint == "/v1/ask"
+    busy = tally.asks_in_flight > 0
+    tally.asks_in_flight += int(is_ask)
+    start = time.perf_counter()
+    try:
+        response = await client.post(endpoint, json=body)
+    except httpx.HTTPError as e:
+        tally.statuses[endpoint][f"error:{type(e).__name__}"] += 1
+        return 0.5
+    finally:
+        tally.asks_in_flight -= int(is_ask)
+    ms = (time.perf_counter() - start) * 1000
+    tally.statuses[endpoint][str(response.status_code)] += 1
+    if response.status_code == 429:
+        retry_after = response.headers.get("Retry-After", "")
+        return float(retry_after) if retry_after.isdigit() else 1.0
+    if endpoint == "/v1/search" and response.status_code == 200:
+        tally.search_ms.append(ms)
+        if busy or tally.asks_in_flight > 0:
+            tally.search_busy_ms.append(ms)
+    elif response.status_code == 200:
+        tally.ask_ms.append(ms)
+        tally.refused += bool(response.json().get("refused"))
+    return 0.0
+
+
+def roles(clients: int, ask_share: float) -> list[str]:
+    """The endpoint of each client: round(clients * ask_share) askers (at least one of each kind when
+    0 < ask_share < 1), the rest searchers."""
+    askers = round(clients * ask_share)
+    if 0 < ask_share < 1 and clients > 1:
+        askers = min(max(askers, 1), clients - 1)
+    return ["/v1/ask"] * askers + ["/v1/search"] * (clients - askers)
+
+
+async def client_loop(client: httpx.AsyncClient, tally: Tally, args: argparse.Namespace, endpoint: str,
+                      seed: int, questions: list[str], end: float) -> None:
+    rng = random.Random(seed)
+    while time.monotonic() < end:
+        backoff = await one_request(client, tally, endpoint, rng.choice(questions), args.k)
+        wait = min(backoff, args.max_backoff) + args.pause
+        if wait:
+            await asyncio.sleep(min(wait, max(0.0, end - time.monotonic())))
+
+
+async def run(args: argparse.Namespace) -> Tally:
+    tally, questions = Tally(), load_questions(args.questions)
+    headers = {"Authorization": f"Bearer {args.api_key}"} if args.api_key else {}
+    limits = httpx.Limits(max_connections=args.clients)
+    async with httpx.AsyncClient(base_url=args.base_url, headers=headers, limits=limits,
+                                 timeout=args.duration + args.grace) as client:
+        end = time.monotonic() + args.duration
+        tasks = [asyncio.create_task(client_loop(client, tally, args, endpoint, seed, questions, end))
+                 for seed, endpoint in enumerate(roles(args.clients, args.ask_share))]
+        done, pending = await asyncio.wait(tasks, timeout=args.duration + args.grace)
+        for task in pending:  # still waiting for an answer after the grace period
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        for task in done:
+            task.result()
+        tally.unfinished = len(pending)
+    return tally
+
+
+def percentiles(values: list[float]) -> str:
+    if len(values) < 2:
+        return f"n={len(values)}"
+    cuts = statistics.quantiles(values, n=100, method="inclusive")
+    return f"p50 {cuts[49]:.0f} ms, p95 {cuts[94]:.0f} ms (n={len(values)})"
+
+
+def report(tally: Tally, args: argparse.Namespace) -> bool:
+    askers = roles(args.clients, args.ask_share).count("/v1/ask")
+    print(f"bench_load: {args.clients} clients ({askers} asking, {args.clients - askers} searching), "
+          f"{args.duration:.0f} s, {args.base_url}")
+    for endpoint, counts in tally.statuses.items():
+        shown = ", ".join(f"{status}: {n}" for status, n in sorted(counts.items()))
+        print(f"  {endpoint:<11} {sum(counts.values()):>6} requests  {shown}")
+    print(f"  /v1/ask refusals (200, refused=true): {tally.refused}")
+    print(f"  /v1/ask latency (200): {percentiles(tally.ask_ms)}")
+    print(f"  /v1/search latency, all: {percentiles(tally.search_ms)}")
+    print(f"  /v1/search latency while generation busy: {percentiles(tally.search_busy_ms)}")
+    allowed = {"200", "429"}
+    bad = {f"{e} {s}": n for e, c in tally.statuses.items() for s, n in c.items() if s not in allowed}
+    if tally.unfinished:
+        bad["unfinished after --grace"] = tally.unfinished
+    print("verdict: OK (no 5xx; every request got an answer, a refusal or a 429)" if not bad
+          else f"verdict: PROBLEM {bad}")
+    return not bad
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--base-url", default="http://127.0.0.1:8000")
+    p.add_argument("--clients", type=int, default=8, help="concurrent clients (1..64)")
+    p.add_argument("--duration", type=float, default=120.0, help="seconds to start new requests (1..3600)")
+    p.add_argument("--grace", type=float, default=60.0, help="extra seconds for requests in flight")
+    p.add_argument("--ask-share", type=float, default=0.5, help="fraction of clients that call /v1/ask")
+    p.add_argument("--k", type=int, default=10, help="k for /v1/search")
+    p.add_argument("--max-backoff", type=float, default=2.0, help="cap on the Retry-After wait after a 429")
+    p.add_argument("--pause", type=float, default=0.0, help="seconds each client waits between requests")
+    p.add_argument("--questions", help="JSONL with a 'question' field (default: built-in Dutch questions)")
+    p.add_argument("--api-key", default=os.environ.get("VRAAGBAAK_API_KEY"),
+                   help="bearer key; default $VRAAGBAAK_API_KEY")
+    args = p.parse_args(argv)
+    if not (1 <= args.clients <= 64 and 1 <= args.duration <= 3600 and 0 <= args.grace <= 600
+            and 0 <= args.ask_share <= 1):
+        p.error("--clients must be 1..64, --duration 1..3600 s, --grace 0..600 s, --ask-share 0..1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    require_loopback(args.base_url)
+    return 0 if report(asyncio.run(run(args)), args) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,150 @@
+"""What the HTTP app holds at run time: the lazily loaded service and the generation gate.
+
+`ServiceHolder` builds the QAService in a background thread so the server answers /healthz at once
+and /readyz says 503 until loading is done. `GenerationGate` bounds generation: `concurrency` requests
+generate at a time, at most `max_queue` more wait, and anything beyond is refused with `Busy` (429).
+Searching never passes the gate. `stream_events` runs a blocking `ask_stream` iterator in worker
+threads, one event at a time, and always closes it. Does not know about routes or JSON.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
+from typing import TypeVar
+
+import anyio
+import anyio.to_thread
+from starlette.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
+
+from index.errors import Busy
+from service.api_errors import ApiError
+from service.protocol import QAService
+
+log = logging.getLogger("vraagbaak.api")
+T = TypeVar("T")
+NOT_READY_MESSAGE = "De vraagbaak is nog aan het opstarten (modellen en index laden). Probeer het zo opnieuw."
+LOAD_FAILED_MESSAGE = "De vraagbaak kon niet opstarten; de beheerder vindt de oorzaak in de log."
+BUSY_MESSAGE = "Het is op dit moment erg druk. Probeer het over een paar seconden opnieuw."
+
+
+class ServiceHolder:
+    """Holds the QAService once `factory` has built it in a background thread."""
+
+    def __init__(self, factory: Callable[[], QAService], retry_after: int = 5):
+        self._factory, self._retry_after = factory, retry_after
+        self._service: QAService | None = None
+        self._failed = False
+        self._loaded = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._load, name="vraagbaak-load", daemon=True)
+            self._thread.start()
+
+    def _load(self) -> None:
+        try:
+            self._service = self._factory()
+            log.info("service ready")
+        except Exception:
+            self._failed = True
+            log.exception("loading the service failed")
+        finally:
+            self._loaded.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until loading finished (tests, scripts); True when the service is ready."""
+        self._loaded.wait(timeout)
+        return self._service is not None
+
+    @property
+    def ready(self) -> bool:
+        return self._service is not None
+
+    def get(self) -> QAService:
+        if self._service is not None:
+            return self._service
+        message = LOAD_FAILED_MESSAGE if self._failed else NOT_READY_MESSAGE
+        raise ApiError("not_ready", message, {"Retry-After": str(self._retry_after)})
+
+
+class GenerationGate:
+    """At most `concurrency` generations at a time and `max_queue` waiting; beyond that `Busy`.
+
+    Lives on the event loop: `admit` and `release` are only called from async code, so the
+    counter needs no lock.
+    """
+
+    def __init__(self, concurrency: int = 1, max_queue: int = 8, retry_after: int = 5):
+        self.capacity, self.retry_after = concurrency + max_queue, retry_after
+        self.pending = 0  # generating + waiting
+        self._slots = anyio.Semaphore(concurrency)
+
+    def admit(self) -> Ticket:
+        if self.pending >= self.capacity:
+            raise Busy(BUSY_MESSAGE, retry_after=self.retry_after)
+        self.pending += 1
+        return Ticket(self)
+
+
+class Ticket:
+    """One admitted request: wait for a slot with `running()`; `release()` is idempotent."""
+
+    def __init__(self, gate: GenerationGate):
+        self._gate, self._released = gate, False
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        try:
+            async with self._gate._slots:
+                yield
+        finally:
+            self.release()
+
+    def release(self) -> None:
+        if not self._released:
+            self._released = True
+            self._gate.pending -= 1
+
+
+async def iterate_in_thread(make: Callable[[], Iterator[T]]) -> AsyncIterator[T]:
+    """Items of a blocking iterator, each pulled in a worker thread; the iterator is always closed."""
+    done = object()
+    iterator = await anyio.to_thread.run_sync(lambda: iter(make()))
+    try:
+        while (item := await anyio.to_thread.run_sync(next, iterator, done)) is not done:
+            yield item  # type: ignore[misc]
+    finally:
+        close = getattr(iterator, "close", None)
+        if close is not None:  # stops the generation when the client went away
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(close)
+
+
+class EventStream(StreamingResponse):
+    """A text/event-stream response that frees its generation ticket however the stream ends.
+
+    Starlette does not close the body iterator when the client disconnects, so we do, which runs
+    the iterator's `finally` blocks (closing the service's generator and freeing its slot).
+    """
+
+    def __init__(self, body: AsyncIterator[str], ticket: Ticket):
+        # The media type is set per instance, not on the class: FastAPI would otherwise document the
+        # route's JSON error responses as text/event-stream.
+        super().__init__(body, media_type="text/event-stream",
+                         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        self.ticket = ticket
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            aclose = getattr(self.body_iterator, "aclose", None)
+            if aclose is not None:
+                with anyio.CancelScope(shield=True):
+                    await aclose()
+            self.ticket.release()
