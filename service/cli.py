@@ -65,6 +65,13 @@ def cmd_setup(args: argparse.Namespace, settings: Settings) -> int:
     if settings.embedder == "e5-small":
         path = ensure_e5_model(settings.cache_dir / "models", progress=True)
         print(f"embedder klaar: {path}")
+    if settings.generator == "llama-cpp":
+        from service.generators import DEFAULT_GGUF
+        from service.models import GGUF_MODELS, ensure_gguf
+
+        name = settings.generator_model or DEFAULT_GGUF
+        if name in GGUF_MODELS:
+            print(f"taalmodel klaar: {ensure_gguf(name, settings.cache_dir / 'models', progress=True)}")
     return 0
 
 

@@ -23,6 +23,13 @@ class Settings(BaseSettings):
     chunk_tokens: int = 256
     chunk_overlap: int = 48
     faiss_kind: str = "flat"  # flat | hnsw | ivf
+    generator: str = "llama-cpp"  # llama-cpp | transformers | openai | none (extractive only)
+    generator_model: str | None = None  # llama-cpp: qwen2.5-coder-1.5b (default), -0.5b or a .gguf path
+    generator_base_url: str | None = None  # openai: e.g. http://localhost:8080/v1
+    generator_api_key: str | None = None
+    generator_timeout: float = 60.0
+    default_mode: str = "generate"  # generate | extractive
+    k: int = 8  # passages retrieved per question
     host: str = "127.0.0.1"
     port: int = 8000
     api_key: str | None = None  # bearer key for all but /healthz, /readyz, the chat page, /docs

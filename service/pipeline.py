@@ -1,21 +1,254 @@
-"""Wiring: load the index, embedder and generator named by Settings into one QAService.
+"""The question-answering pipeline, and the wiring that loads it from Settings.
 
-`load_retriever(settings)` gives search only; `load_pipeline(settings)` the whole service
-(search + answers). This is the one place that turns settings into loaded models.
+ask(): follow-up rewrite -> hybrid retrieval -> evidence sentences -> refusal decided in code ->
+extractive answer, or a generated one whose [n] and sentences are checked against the evidence
+(falling back to the extractive answer when the model drifts, fails or writes nothing supported).
+`load_retriever(settings)` gives search only; `load_pipeline(settings)` the whole service.
 """
 
 from __future__ import annotations
 
-from index.embedder import load_embedder
-from index.store import load_index
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict
+
+import numpy as np
+
+from index.errors import GeneratorError, VraagbaakError
+from service.answers import REFUSAL, Answer, StreamEvent, Turn
+from service.compose import Evidence, build_messages, check_answer, extractive_answer, renumber
 from service.config import Settings
-from service.retrieval import FusionParams, Retriever
+from service.evidence import IdfTable, Sentence, expected_type, question_weights, select_evidence
+from service.language import is_dutch
+from service.protocol import MODES
+from service.refusal import decide
+from service.retrieval import FusionParams, Hit, Retriever, validate_query
+
+
+def standalone(question: str, history: list[Turn]) -> tuple[str, str]:
+    """(retrieval query, conversation text) for a possibly elliptic follow-up question.
+
+    Measured heuristic: the previous user question is appended to the search query (it names what
+    "die bijdrage" or "ze" refers to); the whole conversation counts, at lower weight, when sentences
+    are scored.
+    """
+    users = [t.content for t in history if t.role == "user"]
+    if not users:
+        return question, ""
+    return f"{question} {users[-1]}", " ".join(t.content for t in history[-4:])
+
+
+class Pipeline:
+    def __init__(self, retriever: Retriever, generator_factory: Callable[[], object] | None = None,
+                 default_mode: str = "generate", k: int = 8, max_tokens: int = 160):
+        self.retriever = retriever
+        self.idf = IdfTable([c.text for c in retriever.index.chunks])
+        self._factory = generator_factory
+        self._generator = None
+        self._lock = threading.Lock()
+        self.default_mode = default_mode if generator_factory else "extractive"
+        self.k = k
+        self.max_tokens = max_tokens
+
+    # -- QAService -------------------------------------------------------------------------------------
+    def search(self, query: str, k: int = 10, filters: dict | None = None) -> list[Hit]:
+        return self.retriever.search(query, k, filters)
+
+    def ask(self, question: str, history: list[Turn] | None = None, mode: str | None = None,
+            k: int | None = None) -> Answer:
+        answer = None
+        for event in self.ask_stream(question, history, mode, k, stream_tokens=False):
+            if event.event == "done":
+                answer = event.data["answer_obj"]
+        assert answer is not None
+        return answer
+
+    def ask_stream(self, question: str, history: list[Turn] | None = None, mode: str | None = None,
+                   k: int | None = None, stream_tokens: bool = True) -> Iterator[StreamEvent]:
+        t0 = time.perf_counter()
+        question, history, mode = validate_query(question), _turns(history), self._mode(mode)
+        query, conversation = standalone(question, history)
+        hits = self.retriever.search(query, k or self.k)
+        timings = {"retrieve": _ms(t0)}
+        yield StreamEvent("sources", {"hits": [_hit_dict(h) for h in hits]})
+        t1 = time.perf_counter()
+        kind = expected_type(question)
+        sentences = self._evidence(question, conversation, kind, hits, mode)
+        decision = decide(question, kind, hits, sentences, self.retriever.index.lexical.heads)
+        timings["evidence"] = _ms(t1)
+        if decision.refuse:
+            answer = self._refusal(hits, query, mode, timings, t0, decision.reason)
+        else:
+            evidence = Evidence(tuple(sentences), tuple(hits))
+            text, prompt_tokens = yield from self._answer_text(question, history, evidence, mode, timings,
+                                                               stream_tokens)
+            text, cites = renumber(text, evidence)
+            timings["total"] = _ms(t0)
+            answer = Answer(text, False, cites, timings, mode, query, prompt_tokens)
+        if stream_tokens and (mode == "extractive" or answer.refused):
+            for piece in _pieces(answer.answer):
+                yield StreamEvent("token", {"text": piece})
+        yield StreamEvent("done", {**answer.to_dict(), "answer_obj": answer} if not stream_tokens
+                          else answer.to_dict())
+
+    def documents(self) -> list[dict]:
+        counts: dict[str, int] = {}
+        for c in self.retriever.index.chunks:
+            counts[c.doc_id] = counts.get(c.doc_id, 0) + 1
+        return [{"doc_id": d["doc_id"], "title": d["title"], "publisher": d.get("publisher", ""),
+                 "year": d.get("year"), "kind": d.get("kind", ""), "chunks": counts.get(d["doc_id"], 0)}
+                for d in self.retriever.index.documents]
+
+    def info(self) -> dict:
+        gen = self._generator
+        return {"embedder": self.retriever.embedder.name, "generator": getattr(gen, "name", None),
+                "default_mode": self.default_mode, "index": self.retriever.index.manifest}
+
+    # -- steps ---------------------------------------------------------------------------------------------
+    def _mode(self, mode: str | None) -> str:
+        mode = mode or self.default_mode
+        if mode not in MODES:
+            raise VraagbaakError(f"onbekende modus {mode!r}; kies uit {', '.join(MODES)}")
+        return mode if self._factory else "extractive"
+
+    def _evidence(self, question: str, conversation: str, kind: str | None, hits: list[Hit],
+                  mode: str) -> list[Sentence]:
+        weights = question_weights(question, conversation)
+        sentences = select_evidence(weights, kind, hits, self.idf, max_sentences=8, max_chars=2000)
+        if mode == "generate" and len(sentences) > 1:
+            sentences = self._rerank_dense(question, sentences)
+        return _fit(sentences, max_sentences=5, max_chars=1100)
+
+    def _rerank_dense(self, question: str, sentences: list[Sentence], weight: float = 3.0) -> list[Sentence]:
+        """Lexical score plus the embedder's question-sentence similarity (generate mode: ~0.3 s)."""
+        emb = self.retriever.embedder
+        sims = emb.embed_passages([s.text for s in sentences]) @ emb.embed_queries([question])[0]
+        scored = [(s.score + weight * (float(x) - float(np.max(sims))), s) for s, x in zip(sentences, sims)]
+        return [s for _, s in sorted(scored, key=lambda p: -p[0])]
+
+    def _answer_text(self, question: str, history: list[Turn], evidence: Evidence, mode: str, timings: dict,
+                     stream_tokens: bool):
+        extractive = extractive_answer(evidence)
+        if mode == "extractive":
+            return extractive, None
+        t = time.perf_counter()
+        prev = next((h.content for h in reversed(history) if h.role == "user"), "")
+        messages = build_messages(question, evidence, prev)
+        try:
+            raw = yield from self._generate(messages, stream_tokens)
+        except GeneratorError:
+            raw = ""  # the model failed: the extractive answer stands in
+        timings["generate"] = _ms(t)
+        text, _ = check_answer(raw, evidence)
+        if not text or is_dutch(text) is False:
+            text = extractive
+        return text, self._count_tokens(messages)
+
+    def _generate(self, messages: list[dict], stream_tokens: bool):
+        gen = self.generator()
+        if not stream_tokens:
+            return gen.generate(messages, max_tokens=self.max_tokens, temperature=0.0)
+        pieces: queue.Queue = queue.Queue()
+        result: dict = {}
+
+        def run() -> None:
+            try:
+                result["text"] = gen.generate(messages, max_tokens=self.max_tokens, temperature=0.0,
+                                              on_token=pieces.put)
+            except Exception as e:  # surfaced in the caller's thread below
+                result["error"] = e
+            finally:
+                pieces.put(None)
+
+        threading.Thread(target=run, daemon=True).start()
+        while (piece := pieces.get()) is not None:
+            yield StreamEvent("token", {"text": piece})
+        if "error" in result:
+            raise result["error"]
+        return result["text"]
+
+    def generator(self):
+        with self._lock:
+            if self._generator is None:
+                if self._factory is None:
+                    raise VraagbaakError("geen taalmodel ingesteld; gebruik modus 'extractive'")
+                self._generator = self._factory()
+            return self._generator
+
+    def _count_tokens(self, messages: list[dict]) -> int | None:
+        count = getattr(self._generator, "count_tokens", None)
+        return count("\n".join(m["content"] for m in messages)) if count else None
+
+    def _refusal(self, hits: list[Hit], query: str, mode: str, timings: dict, t0: float, reason: str) -> Answer:
+        titles = list(dict.fromkeys(h.title for h in hits[:3]))
+        cover = f" De meest verwante passages komen uit: {'; '.join(titles)}." if titles else ""
+        timings["total"] = _ms(t0)
+        return Answer(REFUSAL + cover, True, (), {**timings, "refusal_reason": reason}, mode, query)
+
+
+def _fit(sentences: list[Sentence], max_sentences: int, max_chars: int) -> list[Sentence]:
+    out, used = [], 0
+    for s in sentences:
+        if used + len(s.text) > max_chars and out:
+            continue
+        out.append(s)
+        used += len(s.text)
+        if len(out) == max_sentences:
+            break
+    return out
+
+
+def _turns(history: list | None) -> list[Turn]:
+    turns = [h if isinstance(h, Turn) else Turn(h["role"], h["content"]) for h in history or []]
+    if len(turns) > 20:
+        raise VraagbaakError(f"te veel beurten in de geschiedenis: {len(turns)} (maximaal 20)")
+    return turns
+
+
+def _pieces(text: str) -> Iterator[str]:
+    words = text.split(" ")
+    for i, w in enumerate(words):
+        yield w if i == len(words) - 1 else w + " "
+
+
+def _hit_dict(h: Hit) -> dict:
+    d = asdict(h)
+    d.pop("row", None)
+    return d
+
+
+def _ms(t: float) -> float:
+    return round((time.perf_counter() - t) * 1000, 1)
 
 
 def load_retriever(settings: Settings) -> Retriever:
     import faiss
 
+    from index.embedder import load_embedder
+    from index.store import load_index
+
     faiss.omp_set_num_threads(1)  # single queries: two threads are slower on two cores
     embedder = load_embedder(settings.embedder, settings.cache_dir, settings.embed_bf16)
     index = load_index(settings.index_dir, embedder.fingerprint)
     return Retriever(index, embedder, FusionParams())
+
+
+def load_pipeline(settings: Settings, warm: bool = False) -> Pipeline:
+    """The whole service; `warm` loads the language model now rather than on the first question."""
+    retriever = load_retriever(settings)
+    factory = None
+    if settings.generator != "none":
+        from service.generators import make_generator
+
+        def factory():
+            return make_generator(settings.generator, settings.generator_model, settings.cache_dir / "models",
+                                  base_url=settings.generator_base_url, api_key=settings.generator_api_key,
+                                  timeout=settings.generator_timeout)
+
+    pipeline = Pipeline(retriever, factory, settings.default_mode, settings.k)
+    retriever.embedder.embed_queries(["opwarmen"])  # load the embedder now, not on the first question
+    if warm and factory is not None:
+        pipeline.generator()
+    return pipeline

@@ -1,0 +1,139 @@
+"""Evidence first: pick the few sentences of the retrieved passages that answer the question.
+
+Sentences are scored lexically (idf-weighted share of the question's stemmed terms they contain,
+with the terms of the neighbouring sentence counting half) plus a prior from the passage's rank.
+No model is called, so selection costs about a millisecond. Does not write answers.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+from index.lexical import analyze
+from service.retrieval import Hit
+
+# Split after . ! ? (or a closing quote/bracket after them) before a capital, digit or opening quote;
+# not after common Dutch abbreviations.
+_SENT_END = re.compile(r"(?<=[.!?])[’'”)]?\s+(?=[A-Z0-9À-Ý‘“(])")
+_ABBREV = re.compile(r"(?:\b(?:nr|bijv|o\.a|d\.d|m\.b\.t|t\.a\.v|i\.v\.m|ca|mr|dr|prof|drs|ir|blz|art|jl|e\.d|"
+                     r"resp|incl|excl|vs|zgn|m\.n|bv|n\.a\.v)|\b[A-Z])\.$")
+_MIN_CHARS = 25
+
+
+@dataclass(frozen=True)
+class Sentence:
+    text: str
+    hit: int  # index of the hit it comes from
+    start: int  # offset in the hit text
+    end: int
+    score: float
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """(start, end) spans of the sentences (and lines / list items) of `text`."""
+    spans: list[tuple[int, int]] = []
+    for line in re.finditer(r"[^\n]+", text):
+        pos = line.start()
+        for m in _SENT_END.finditer(line.group()):
+            end = line.start() + m.start()
+            if _ABBREV.search(text[max(pos, end - 8):end]):
+                continue
+            spans.append((pos, end))
+            pos = line.start() + m.end()
+        spans.append((pos, line.end()))
+    return [(s, e) for s, e in spans if text[s:e].strip()]
+
+
+class IdfTable:
+    """Inverse document frequencies of stemmed terms over the indexed chunks."""
+
+    def __init__(self, texts: list[str]):
+        df = Counter(t for text in texts for t in set(analyze(text)))
+        self.n = max(1, len(texts))
+        self._idf = {t: math.log(1 + (self.n - c + 0.5) / (c + 0.5)) for t, c in df.items()}
+        self._unknown = math.log(1 + (self.n + 0.5) / 0.5)
+
+    def __call__(self, term: str) -> float:
+        return self._idf.get(term, self._unknown)
+
+
+def question_weights(question: str, history_text: str = "", history_weight: float = 0.3) -> dict[str, float]:
+    """Stemmed question terms with weight 1; terms only in the conversation so far count less."""
+    weights = {t: 1.0 for t in analyze(question)}
+    for t in analyze(history_text):
+        weights.setdefault(t, history_weight)
+    return weights
+
+
+def coverage(q: dict[str, float], terms: set[str], idf: IdfTable) -> float:
+    """Weighted, idf-weighted share of the question terms found in `terms` (0..1)."""
+    total = sum(w * idf(t) for t, w in q.items())
+    return sum(w * idf(t) for t, w in q.items() if t in terms) / total if total else 0.0
+
+
+_NUM_Q = re.compile(r"\b(hoeveel|hoe ?lang|hoe groot|hoe vaak|aantal|percentage|welk bedrag)\b", re.I)
+_DATE_Q = re.compile(r"\b(wanneer|welk jaar|welke datum|sinds wanneer|tot wanneer|op welke dag)\b", re.I)
+_NAME_Q = re.compile(r"\b(wie|waar|welke (?:plaatsen|steden|landen|stad|plaats)|welk land|via wie)\b", re.I)
+_NUMBER = re.compile(r"\d|\b(een|twee|drie|vier|vijf|zes|zeven|acht|negen|tien|elf|twaalf|twintig|dertig|veertig|"
+                     r"vijftig|honderd\w*|duizend\w*)\b", re.I)
+_DATE = re.compile(r"\b(19|20)\d\d\b|\b(januari|februari|maart|april|mei|juni|juli|augustus|september|"
+                   r"oktober|november|december)\b", re.I)
+_PROPER = re.compile(r"(?<=[a-z,;:] )[A-Z][a-zà-ÿ]{2,}")
+
+
+def expected_type(question: str) -> str | None:
+    """'number', 'date' or 'name' when the question asks for one (checked in this order)."""
+    if _DATE_Q.search(question):
+        return "date"
+    if _NUM_Q.search(question):
+        return "number"
+    if _NAME_Q.search(question):
+        return "name"
+    return None
+
+
+def has_type(text: str, kind: str | None) -> bool:
+    """Whether `text` holds something of the expected kind (a number, a date, a proper name)."""
+    pattern = {"number": _NUMBER, "date": _DATE, "name": _PROPER}.get(kind or "")
+    return bool(pattern and pattern.search(text))
+
+
+def score_sentences(q: dict[str, float], kind: str | None, hits: list[Hit], idf: IdfTable,
+                    rank_weight: float = 0.15, type_bonus: float = 0.15) -> list[Sentence]:
+    """All sentences of `hits`, best first."""
+    out: list[Sentence] = []
+    for h_i, hit in enumerate(hits):
+        spans = split_sentences(hit.text)
+        term_sets = [set(analyze(hit.text[s:e])) for s, e in spans]
+        for i, (s, e) in enumerate(spans):
+            own = coverage(q, term_sets[i], idf)
+            near = max((coverage(q, term_sets[j] | term_sets[i], idf)
+                        for j in (i - 1, i + 1) if 0 <= j < len(spans)), default=own)
+            text = hit.text[s:e].strip()
+            score = own + 0.5 * (near - own) + rank_weight / (1 + h_i)
+            score += type_bonus if has_type(text, kind) else 0.0
+            score *= 0.5 if e - s < _MIN_CHARS else 1.0
+            out.append(Sentence(text, h_i, s, e, score))
+    out.sort(key=lambda x: -x.score)
+    return out
+
+
+def select_evidence(q: dict[str, float], kind: str | None, hits: list[Hit], idf: IdfTable,
+                    max_sentences: int = 4, max_chars: int = 900) -> list[Sentence]:
+    """The best sentences (no near-duplicates), within a character budget, best first."""
+    chosen: list[Sentence] = []
+    seen: set[str] = set()
+    used = 0
+    for sent in score_sentences(q, kind, hits, idf):
+        key = re.sub(r"\W+", "", sent.text.lower())[:80]
+        if key in seen or used + len(sent.text) > max_chars:
+            continue
+        seen.add(key)
+        chosen.append(sent)
+        used += len(sent.text)
+        if len(chosen) == max_sentences:
+            break
+    return chosen

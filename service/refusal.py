@@ -1,0 +1,88 @@
+"""Decide in code whether the reports hold the answer; the model's own "weet ik niet" is not trusted.
+
+Signals, checked on the dev set (docs/answers.md): a name or code from the question that no retrieved
+passage mentions; an expected date or number that neither the evidence nor the passages about the
+question's names hold; the role asked for in "wie was de <rol>" absent from the evidence; and weak
+evidence overall. Does not look at the generated text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from index.lexical import analyze, fold
+from service.evidence import Sentence, has_type
+from service.retrieval import Hit
+
+_ENTITY = re.compile(r"\b(?:[A-Z][A-Za-z]*[A-Z][A-Za-z]*|[A-Z]-?\d+|[A-Z][a-zà-ÿ]{2,})(?:-\d+)?\b")
+_COMMON = {"nederland", "nederlandse", "nederlanders", "vn", "welke", "wat", "wie", "waar", "hoe", "hoeveel",
+           "waarom", "wanneer", "in", "en", "op", "de", "het", "van", "is", "was", "zijn", "heeft", "hadden",
+           "mochten", "naar", "via", "sinds", "met", "volgens"}
+
+
+@dataclass(frozen=True)
+class Decision:
+    refuse: bool
+    reason: str = ""
+
+
+def question_entities(question: str) -> list[str]:
+    """Names and codes in the question ('UNAMID', 'Darfur', 'C-130'), common words left out."""
+    return [e for e in _ENTITY.findall(question) if fold(e) not in _COMMON]
+
+
+def missing_entities(question: str, hits: list[Hit], heads: frozenset[str] = frozenset()) -> list[str]:
+    """Question entities that none of the retrieved passages contains (compounds of known words, like
+    'Kameroverleg', are not names and are skipped)."""
+    haystack = re.sub(r"[^a-z0-9]", "", fold(" ".join(h.text for h in hits)))
+    out = []
+    for e in question_entities(question):
+        if re.sub(r"[^a-z0-9]", "", fold(e)) in haystack:
+            continue
+        if e[1:].islower() and len(analyze(e, heads)) > len(analyze(e)):
+            continue  # a Dutch compound of corpus words, not an unknown name
+        out.append(e)
+    return out
+
+
+_WHO_ROLE = re.compile(r"\bwie (?:was|is|waren|zijn|werd|wordt) (?:de|het|een)\s+(\w+)", re.I)
+
+
+def role_missing(question: str, evidence: list[Sentence]) -> str | None:
+    """For 'wie was de <rol> ...': the role word when no evidence sentence mentions it."""
+    m = _WHO_ROLE.search(question)
+    if not m:
+        return None
+    role = set(analyze(m.group(1)))
+    found = set().union(*(set(analyze(s.text)) for s in evidence)) if evidence else set()
+    return None if role & found else m.group(1)
+
+
+def type_missing(question: str, kind: str | None, hits: list[Hit], evidence: list[Sentence]) -> bool:
+    """An expected date/number is absent from the evidence and from every passage sentence that
+    names the question's entities."""
+    if kind not in ("date", "number"):
+        return False
+    if any(has_type(s.text, kind) for s in evidence[:4]):
+        return False
+    names = [fold(e) for e in question_entities(question)]
+    if not names:
+        return True
+    about = [t for h in hits[:5] for t in re.split(r"(?<=[.!?])\s+", h.text) if any(n in fold(t) for n in names)]
+    return not any(has_type(t, kind) for t in about)
+
+
+def decide(question: str, kind: str | None, hits: list[Hit], evidence: list[Sentence],
+           heads: frozenset[str] = frozenset(), min_score: float = 0.3) -> Decision:
+    if not hits or not evidence:
+        return Decision(True, "geen passages gevonden")
+    if missing := missing_entities(question, hits, heads):
+        return Decision(True, f"niet gevonden in de rapporten: {', '.join(missing)}")
+    if type_missing(question, kind, hits, evidence):
+        return Decision(True, f"geen {'datum' if kind == 'date' else 'aantal'} gevonden in de passages")
+    if (role := role_missing(question, evidence[:4])) is not None:
+        return Decision(True, f"'{role}' niet genoemd in de gevonden passages")
+    if evidence[0].score < min_score:
+        return Decision(True, "te weinig overeenkomst met de gevonden passages")
+    return Decision(False)
