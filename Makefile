@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install models index run serve test test-fast test-slow lint eval bench clean
+.PHONY: install models index run serve test test-fast test-slow eval eval-gate eval-generate lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,12 +36,27 @@ test-fast: install
 test-slow: index
 	$(BIN)/pytest -q -m slow
 
-test: test-fast test-slow
+# The regression gate on the dev set (real models, extractive answers): fails below eval/baseline.json.
+eval-gate: index
+	@if [ -f $(QA) ]; then \
+	  $(BIN)/vraagbaak eval $(QA) --mode extractive --fresh -q --out var/eval-gate --baseline eval/baseline.json; \
+	else echo "eval-gate: $(QA) not found, skipped"; fi
+
+test: test-fast test-slow eval-gate
 
 QA ?= ../shared/eval/dev.jsonl
 EVAL_ARGS ?=
+# Reproduces eval/baseline.json (extractive answers); eval-generate runs the default language model.
 eval: index
-	$(BIN)/vraagbaak eval $(QA) --out var/eval $(EVAL_ARGS)
+	$(BIN)/vraagbaak eval $(QA) --mode extractive --out var/eval --baseline eval/baseline.json $(EVAL_ARGS)
+
+eval-generate: index
+	$(BIN)/vraagbaak eval $(QA) --mode generate --out var/eval-generate --baseline eval/baseline.json $(EVAL_ARGS)
+
+bench: index
+	$(BIN)/python scripts/bench_search.py
+	$(BIN)/python scripts/bench_answers.py --mode extractive
+	$(BIN)/python scripts/bench_answers.py --mode generate --n 10
 
 lint: install
 	$(BIN)/ruff check .

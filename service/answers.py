@@ -41,6 +41,7 @@ class Answer:
     mode: str = "extractive"
     question: str = ""  # the standalone question actually searched (after follow-up rewriting)
     prompt_tokens: int | None = None
+    refusal_reason: str | None = None  # why the code refused (for logs and the eval report), else None
 
     def to_dict(self) -> dict:
         d = asdict(self)

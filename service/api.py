@@ -192,7 +192,7 @@ def serve(settings: Any, host: str | None = None, port: int | None = None) -> No
     def load() -> QAService:
         from service.pipeline import load_pipeline
 
-        return load_pipeline(settings)
+        return load_pipeline(settings, warm=True)
 
     uvicorn.run(create_app(load, settings),
                 host=host if host is not None else getattr(settings, "host", DEFAULT_HOST),

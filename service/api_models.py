@@ -110,6 +110,7 @@ class AskResponse(_Response):
     mode: str | None = None
     question: str | None = None
     prompt_tokens: int | None = None
+    refusal_reason: str | None = None
 
 
 class DocumentOut(_Response):

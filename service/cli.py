@@ -52,6 +52,28 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    import json
+
+    from service.pipeline import load_pipeline
+    from service.retrieval import validate_query
+
+    validate_query(args.question)  # fail fast, before loading models
+    if args.mode == "extractive":
+        settings = settings.model_copy(update={"generator": "none"})
+    answer = load_pipeline(settings).ask(args.question, mode=args.mode)
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=1))
+        return 0
+    print(answer.answer)
+    if answer.citations:
+        print("\nBronnen:")
+    for c in answer.citations:
+        where = c.title + (f", p. {c.page}" if c.page else "") + (f" — {c.section}" if c.section else "")
+        print(f"[{c.n}] {where}\n    “{c.quote}”")
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from service.api import serve
 
@@ -91,6 +113,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--year", action="append", type=int, help="alleen documenten uit dit jaar (herhaalbaar)")
     p.add_argument("--json", action="store_true", help="uitvoer als JSON")
     p.set_defaults(func=cmd_search)
+    p = sub.add_parser("ask", help="stel een vraag; antwoord met bronvermelding")
+    p.add_argument("question", help="de vraag (Nederlands)")
+    p.add_argument("--mode", choices=["generate", "extractive"], help="standaard VRAAGBAAK_DEFAULT_MODE")
+    p.add_argument("--json", action="store_true", help="uitvoer als JSON (zoals POST /v1/ask)")
+    p.set_defaults(func=cmd_ask)
     p = sub.add_parser("serve", help="start de API en de chatpagina (standaard http://127.0.0.1:8000)")
     p.add_argument("--host", help="adres; standaard VRAAGBAAK_HOST (127.0.0.1)")
     p.add_argument("--port", type=int, help="poort; standaard VRAAGBAAK_PORT (8000)")

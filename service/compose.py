@@ -49,7 +49,7 @@ def build_messages(question: str, evidence: Evidence, history_hint: str = "") ->
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
 
 
-def extractive_answer(evidence: Evidence, max_sentences: int = 3, min_ratio: float = 0.6) -> str:
+def extractive_answer(evidence: Evidence, max_sentences: int = 4, min_ratio: float = 0.6) -> str:
     """The best evidence sentences, each followed by its [n], in document order per passage."""
     if not evidence.sentences:
         return ""
@@ -69,6 +69,23 @@ def extractive_answer(evidence: Evidence, max_sentences: int = 3, min_ratio: flo
 def _sentence_end(text: str) -> str:
     text = text.strip().lstrip("•-–* ").strip()
     return text if text.endswith((".", "!", "?", ":")) else text.rstrip(",;") + "."
+
+
+def complete(checked: str, evidence: Evidence, max_extra: int = 2, covered_at: float = 0.6) -> str:
+    """A checked generated answer, completed with the best evidence sentences it does not yet cover
+    (the small model drops facts; quoting them keeps names and numbers), within MAX_ANSWER_WORDS."""
+    parts = [checked] if checked else []
+    words = len(checked.split())
+    for n, sent in enumerate(evidence.sentences[:3], 1):
+        if max_extra == 0:
+            break
+        text = _sentence_end(sent.text)
+        if support(text, checked) >= covered_at or (parts and words + len(text.split()) > MAX_ANSWER_WORDS):
+            continue
+        parts.append(_place_marks(text, [n]))
+        words += len(text.split())
+        max_extra -= 1
+    return " ".join(parts)
 
 
 def content_terms(text: str) -> set[str]:

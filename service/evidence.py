@@ -44,14 +44,27 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
             spans.append((pos, end))
             pos = line.start() + m.end()
         spans.append((pos, line.end()))
-    return [(s, e) for s, e in spans if text[s:e].strip()]
+    return _join_fragments(text, [(s, e) for s, e in spans if text[s:e].strip()])
+
+
+def _join_fragments(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """A line that starts in lower case continues the previous sentence (a wrap the cleaning kept)."""
+    out: list[tuple[int, int]] = []
+    for s, e in spans:
+        first = text[s:e].lstrip()[:1]
+        if out and first.islower() and not text[out[-1][0]:out[-1][1]].rstrip().endswith((".", "!", "?")):
+            out[-1] = (out[-1][0], e)
+        else:
+            out.append((s, e))
+    return out
 
 
 class IdfTable:
     """Inverse document frequencies of stemmed terms over the indexed chunks."""
 
-    def __init__(self, texts: list[str]):
-        df = Counter(t for text in texts for t in set(analyze(text)))
+    def __init__(self, texts: list[str], heads: frozenset[str] = frozenset()):
+        self.heads = heads  # compound heads of the lexical index: 'expedities' matches 'langereafstandexpedities'
+        df = Counter(t for text in texts for t in set(analyze(text, heads)))
         self.n = max(1, len(texts))
         self._idf = {t: math.log(1 + (self.n - c + 0.5) / (c + 0.5)) for t, c in df.items()}
         self._unknown = math.log(1 + (self.n + 0.5) / 0.5)
@@ -59,12 +72,21 @@ class IdfTable:
     def __call__(self, term: str) -> float:
         return self._idf.get(term, self._unknown)
 
+    def terms(self, text: str) -> list[str]:
+        """The analyzed terms of `text`, as the lexical index sees them."""
+        return analyze(text, self.heads)
 
-def question_weights(question: str, history_text: str = "", history_weight: float = 0.3) -> dict[str, float]:
-    """Stemmed question terms with weight 1; terms only in the conversation so far count less."""
-    weights = {t: 1.0 for t in analyze(question)}
-    for t in analyze(history_text):
-        weights.setdefault(t, history_weight)
+
+def question_weights(question: str, idf: IdfTable, history_text: str = "", history_share: float = 0.25,
+                     ) -> dict[str, float]:
+    """Stemmed question terms with weight 1; terms found only in the conversation so far share, all
+    together, `history_share` of the question's idf mass (so a long earlier answer cannot dominate)."""
+    weights = {t: 1.0 for t in idf.terms(question)}
+    extra = {t for t in idf.terms(history_text) if t not in weights}
+    if extra:
+        mass = sum(idf(t) for t in weights) or 1.0
+        w = history_share * mass / sum(idf(t) for t in extra)
+        weights.update({t: min(w, 1.0) for t in extra})
     return weights
 
 
@@ -107,7 +129,7 @@ def score_sentences(q: dict[str, float], kind: str | None, hits: list[Hit], idf:
     out: list[Sentence] = []
     for h_i, hit in enumerate(hits):
         spans = split_sentences(hit.text)
-        term_sets = [set(analyze(hit.text[s:e])) for s, e in spans]
+        term_sets = [set(idf.terms(hit.text[s:e])) for s, e in spans]
         for i, (s, e) in enumerate(spans):
             own = coverage(q, term_sets[i], idf)
             near = max((coverage(q, term_sets[j] | term_sets[i], idf)

@@ -1,9 +1,9 @@
 """Decide in code whether the reports hold the answer; the model's own "weet ik niet" is not trusted.
 
 Signals, checked on the dev set (docs/answers.md): a name or code from the question that no retrieved
-passage mentions; an expected date or number that neither the evidence nor the passages about the
-question's names hold; the role asked for in "wie was de <rol>" absent from the evidence; and weak
-evidence overall. Does not look at the generated text.
+passage mentions; an expected date or number absent from every retrieved sentence about a rarely
+mentioned acronym of the question (a mission such as UNMISS); the role asked for in "wie was de <rol>"
+absent from the evidence; and weak evidence overall. Does not look at the generated text.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from index.lexical import analyze, fold
-from service.evidence import Sentence, has_type
+from service.evidence import IdfTable, Sentence, has_type, split_sentences
 from service.retrieval import Hit
 
 _ENTITY = re.compile(r"\b(?:[A-Z][A-Za-z]*[A-Z][A-Za-z]*|[A-Z]-?\d+|[A-Z][a-zà-ÿ]{2,})(?:-\d+)?\b")
@@ -46,6 +46,7 @@ def missing_entities(question: str, hits: list[Hit], heads: frozenset[str] = fro
     return out
 
 
+_ACRONYM = re.compile(r"[A-Z][A-Z0-9-]{2,}")
 _WHO_ROLE = re.compile(r"\bwie (?:was|is|waren|zijn|werd|wordt) (?:de|het|een)\s+(\w+)", re.I)
 
 
@@ -59,27 +60,27 @@ def role_missing(question: str, evidence: list[Sentence]) -> str | None:
     return None if role & found else m.group(1)
 
 
-def type_missing(question: str, kind: str | None, hits: list[Hit], evidence: list[Sentence]) -> bool:
-    """An expected date/number is absent from the evidence and from every passage sentence that
-    names the question's entities."""
+def type_missing(question: str, kind: str | None, hits: list[Hit], idf: IdfTable, min_idf: float = 3.8) -> bool:
+    """The question asks a date or number about a rarely mentioned acronym (a mission like UNMISS, in
+    at most ~2% of the passages) and no retrieved sentence that mentions it holds one."""
     if kind not in ("date", "number"):
         return False
-    if any(has_type(s.text, kind) for s in evidence[:4]):
+    rare = [fold(e) for e in question_entities(question)
+            if _ACRONYM.fullmatch(e) and (t := analyze(e)) and idf(t[0]) >= min_idf]
+    if not rare:
         return False
-    names = [fold(e) for e in question_entities(question)]
-    if not names:
-        return True
-    about = [t for h in hits[:5] for t in re.split(r"(?<=[.!?])\s+", h.text) if any(n in fold(t) for n in names)]
-    return not any(has_type(t, kind) for t in about)
+    about = [h.text[a:b] for h in hits for a, b in split_sentences(h.text)]
+    about = [t for t in about if any(name in fold(t) for name in rare)]
+    return bool(about) and not any(has_type(t, kind) for t in about)
 
 
-def decide(question: str, kind: str | None, hits: list[Hit], evidence: list[Sentence],
+def decide(question: str, kind: str | None, hits: list[Hit], evidence: list[Sentence], idf: IdfTable,
            heads: frozenset[str] = frozenset(), min_score: float = 0.3) -> Decision:
     if not hits or not evidence:
         return Decision(True, "geen passages gevonden")
     if missing := missing_entities(question, hits, heads):
         return Decision(True, f"niet gevonden in de rapporten: {', '.join(missing)}")
-    if type_missing(question, kind, hits, evidence):
+    if type_missing(question, kind, hits, idf):
         return Decision(True, f"geen {'datum' if kind == 'date' else 'aantal'} gevonden in de passages")
     if (role := role_missing(question, evidence[:4])) is not None:
         return Decision(True, f"'{role}' niet genoemd in de gevonden passages")
