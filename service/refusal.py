@@ -27,9 +27,15 @@ class Decision:
     reason: str = ""
 
 
+_SENTENCE_START = re.compile(r"(?:^|[.!?]\s+)([A-Z][a-zà-ÿ]+)\b")
+
+
 def question_entities(question: str) -> list[str]:
-    """Names and codes in the question ('UNAMID', 'Darfur', 'C-130'), common words left out."""
-    return [e for e in _ENTITY.findall(question) if fold(e) not in _COMMON]
+    """Names and codes in the question ('UNAMID', 'Darfur', 'C-130'), common words left out; so is a
+    plainly capitalised first word of a sentence ('Beschrijf', 'Leg uit'): that capital is grammar."""
+    firsts = {m.start(1) for m in _SENTENCE_START.finditer(question)}
+    return [m.group() for m in _ENTITY.finditer(question)
+            if fold(m.group()) not in _COMMON and m.start() not in firsts]
 
 
 def missing_entities(question: str, hits: list[Hit], heads: frozenset[str] = frozenset()) -> list[str]:

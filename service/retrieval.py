@@ -138,10 +138,11 @@ class Retriever:
         for row in order[: k * 3]:
             chunk = self.index.chunks[row]
             found_by = tuple(name for name in ("dense", "bm25") if row in members[name])
-            j = next((i for i, h in enumerate(hits) if _touches(chunk, h) and _span(h, chunk) <= limit), None)
-            if j is not None:
-                hits[j] = _merge(hits[j], chunk, found_by)  # neighbouring passage: one longer hit
-            elif len(hits) < k:
+            near = [i for i, h in enumerate(hits) if _touches(chunk, h)]
+            spans = [chunk, *(hits[i] for i in near)]
+            if near and max(x.end for x in spans) - min(x.start for x in spans) <= limit:
+                hits = _merge_all(hits, near, chunk, found_by)  # may bridge two hits: they become one
+            elif len(hits) < k and not any(_overlaps(chunk, h) for h in hits):
                 hits.append(_hit(chunk, float(tops["fused"][row]), found_by, int(row)))
         return hits
 
@@ -151,8 +152,16 @@ def _touches(chunk: Chunk, hit: Hit) -> bool:
     return chunk.doc_id == hit.doc_id and chunk.start <= hit.end + 3 and hit.start <= chunk.end + 3
 
 
-def _span(hit: Hit, chunk: Chunk) -> int:
-    return max(hit.end, chunk.end) - min(hit.start, chunk.start)
+def _overlaps(chunk: Chunk, hit: Hit) -> bool:
+    return chunk.doc_id == hit.doc_id and chunk.start < hit.end and hit.start < chunk.end
+
+
+def _merge_all(hits: list[Hit], near: list[int], chunk: Chunk, found_by: tuple[str, ...]) -> list[Hit]:
+    """The chunk and every hit it touches as one hit, in the place of the best-ranked of them."""
+    merged = _merge(hits[near[0]], chunk, found_by)
+    for i in near[1:]:
+        merged = _merge(merged, hits[i], hits[i].retrievers)  # a Hit has the Chunk fields _merge uses
+    return [merged if i == near[0] else h for i, h in enumerate(hits) if i not in near[1:]]
 
 
 def _join(first: str, first_end: int, second: str, second_start: int) -> str:

@@ -119,8 +119,6 @@ def test_neighbouring_chunks_merge_into_one_hit(index: LoadedIndex, fake_embedde
     assert "Noorwegen" in top.text and "november 2021" in top.text
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a chunk that bridges two hits is merged into one of them only "
-                                       "(service/retrieval.py Retriever.search), so hits can overlap")
 def test_hits_never_overlap(retriever: Retriever) -> None:
     for query in ("MINUSMA Mali", "kleinere bijdragen missies", "IOB eindevaluatie C-130", "kabinet"):
         hits = retriever.search(query, k=10)
