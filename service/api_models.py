@@ -72,16 +72,21 @@ class _Response(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
-class HitOut(BaseModel):  # exactly Hit's public fields: the internal `row` is dropped
+class _PassageOut(BaseModel):
+    """Fields shared by a search hit and a citation: which passage, where, and its text."""
+
     chunk_id: str
     doc_id: str
     title: str
     section: str
     page: int | None
     text: str
+    score: float
+
+
+class HitOut(_PassageOut):  # exactly Hit's public fields: the internal `row` is dropped
     start: int
     end: int
-    score: float
     retrievers: list[str] = []
 
 
@@ -90,16 +95,11 @@ class SearchResponse(_Response):
     timings_ms: dict[str, float]
 
 
-class CitationOut(_Response):
+class CitationOut(_PassageOut):
+    model_config = ConfigDict(extra="allow")
+
     n: int
-    chunk_id: str
-    doc_id: str
-    title: str
-    section: str
-    page: int | None
-    text: str
     quote: str
-    score: float
 
 
 class AskResponse(_Response):
