@@ -17,7 +17,7 @@ from index.cache import EmbeddingCache, embed_with_cache
 from index.chunking import chunk_documents
 from index.embedder import Embedder
 
-PIPELINE_VERSION = 2  # bump when cleaning or chunking logic changes the chunks
+PIPELINE_VERSION = 3  # bump when cleaning or chunking logic changes the chunks
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,10 @@ How: layout is measured per document (do wrapped lines end with a space? is the 
 how long is a normal line?), lines are then joined pairwise into paragraphs, and word splits are only
 joined when one part never occurs on its own in the document or the joined word clearly dominates.
 
-It deliberately does not reorder text (footnote blocks and captions stay where the PDF put them),
-remove other running headers (none repeat in the corpus), fix spelling, or join a split it cannot
+One reordering: a sentence that a page's footnote block interrupts (``de behoefte aan een`` /
+``xi Verderop ...`` / ``inlichtingencapaciteit binnen MINUSMA ...``) is rejoined, the notes following
+its paragraph. Otherwise it does not reorder text (footnote blocks and captions stay where the PDF put
+them), remove other running headers (none repeat in the corpus), fix spelling, or join a split it cannot
 attest (``besluit vorming`` when ``besluitvorming`` never occurs): leaving a split is better than
 merging two real words (``op dat``, ``in gang``).  Lines the layout gives no reason to unwrap stay
 apart when the text has no trailing-space signal, which makes the function idempotent.
@@ -285,6 +287,43 @@ def _assemble(lines: list[_Line], layout: _Layout, vocab: _Vocab, fill: bool) ->
     return "".join(out), pages
 
 
+_NOTE_PARA = re.compile(r"^\x00*(?:\d{1,3}|[ivxl]{1,7})[ \t]+[A-Z‘“(]")  # a footnote body opens the paragraph
+_OPEN_END = re.compile(r"[^\W\d_][,-]?\Z")  # a paragraph that stops mid-sentence
+_DANGLING = re.compile(r"\b(?:de|het|een|van|in|aan|voor|met|op|te|en|of|dat|die|zich|door|naar|bij|om|tot|uit)\Z")
+_MAX_NOTE_PARAS = 8
+
+
+def _rejoin_across_notes(text: str) -> str:
+    """Join a paragraph that stops mid-sentence with its lower-case continuation after the footnote
+    block of the page; the notes (and their own wrapped continuations) follow the joined paragraph."""
+    paras = text.split(_PARA)
+    out: list[str] = []
+    i = 0
+    while i < len(paras):
+        para = paras[i]
+        j = i + 1
+        while j < len(paras) and j - i <= _MAX_NOTE_PARAS and _in_note_block(paras[j], paras[j - 1], j - i):
+            j += 1
+        cont = paras[j].lstrip(_MARK) if j < len(paras) else ""
+        opens = cont[:1].islower() or (cont[:1].isupper() and _DANGLING.search(para))
+        if j > i + 1 and opens and _OPEN_END.search(para) and not _NOTE_PARA.match(para):
+            marks = paras[j][: len(paras[j]) - len(cont)]
+            joined = para[:-1] + marks + cont if para.endswith("-") else f"{para} {marks}{cont}"
+            out.extend([joined, *paras[i + 1 : j]])
+            i = j + 1
+        else:
+            out.append(para)
+            i += 1
+    return _PARA.join(out)
+
+
+def _in_note_block(para: str, prev: str, pos: int) -> bool:
+    """A footnote body, or the wrap of a note that stopped mid-sentence (not a numbered heading)."""
+    if _NOTE_PARA.match(para):
+        return True
+    return pos > 1 and not para.lstrip(_MARK)[:1].isdigit() and bool(_OPEN_END.search(prev))
+
+
 def _strip_footnote_marks(text: str, bodies: frozenset[str]) -> str:
     """Remove note numbers after punctuation (`komen.’3`, `2013.i`) or glued to words (`kader10`)."""
 
@@ -408,6 +447,7 @@ def _clean_steps(raw: str) -> tuple[str, list[int]]:
     layout = _Layout.measure([line for line, _ in lines])
     raw_vocab = _Vocab.build(raw, for_joins=False)
     text, pages = _assemble(_prepare_lines(lines, layout), layout, raw_vocab, fill)
+    text = _rejoin_across_notes(text)
     text = _tidy_lines(_strip_footnote_marks(text, frozenset(_FOOTNOTE_BODY.findall(text))))
     text = _join_bound_splits(text, raw_vocab)
     for _ in range(4):  # joins change the statistics; repeat until stable so cleaning is idempotent

@@ -120,6 +120,28 @@ RAW_001_END = (
 )
 
 # (raw, must appear in the cleaned text, must not appear)
+# A sentence interrupted by the page's footnote block (notes xi-xiii, two of them wrapped).
+RAW_002_NOTES_INTERRUPT = (
+    "goed uit te kunnen voeren.86 Zodoende erkende de VN in 2012 de behoefte aan een \n"
+    "\n"
+    "xi Verderop in dit hoofdstuk wordt hier verder op ingegaan.\n"
+    "xii Rotaties zijn de verschillende lichtingen: eenheden werden vaak voor de duur van een "
+    "aantal maanden uitgezonden en daarna vervangen door een andere lichting of rotatie. "
+    "Helidet-rotaties duurden twee tot vier \n"
+    "\n"
+    "maanden en andere militaire eenheden werden over het algemeen om de zes maanden vervangen.\n"
+    "xiii De U2 is van oudsher de enige militaire inlichtingen eenheid in VN-missies. Deze richt "
+    "zich vooral op tactische inlichtingen, zoals het in kaart brengen van bermbommen, om de "
+    "troepen te beschermen en militaire operaties \n"
+    "\n"
+    "te ondersteunen. Hoewel men niet graag sprak over inlichtingen in VN-missies, was er met de U2 "
+    "de facto dan ook een beperkte militaire inlichtingencel.\n"
+    "\n"
+    "inlichtingencapaciteit binnen MINUSMA om beter te kunnen reageren op aanvallen \n"
+    "van gewapende groeperingen.87 In reactie hierop en na een verzoek van de VN bood \n"
+    "Nederland aan om met enkele (Noord-) Europese landen ASIFU op te zetten.\n"
+)
+
 CASES = [
     # 1. words split by a space
     pytest.param(
@@ -376,11 +398,20 @@ CASES = [
         [],
         id="002-codes-stay",
     ),
+    pytest.param(
+        RAW_002_NOTES_INTERRUPT,
+        ["de behoefte aan een inlichtingencapaciteit binnen MINUSMA om beter",
+         "gewapende groeperingen. In reactie hierop",
+         "twee tot vier maanden en andere militaire", "militaire operaties te ondersteunen. Hoewel"],
+        ["aan een\n", "inlichtingencel.\n\ninlichtingencapaciteit"],
+        id="002-sentence-rejoined-across-notes",
+    ),
     # 4. page footers
     pytest.param(
         RAW_003_PAGE_16,
-        ["nr. 451).\n\nondersteunen. De SGVN concludeert"],
-        ["Pagina"],
+        # the sentence the page's footnote interrupts is rejoined; the note follows its paragraph
+        ["voor het verkiezingsproces ondersteunen. De SGVN concludeert", "(Kamerstuk 29521, nr. 451)."],
+        ["Pagina", "verkiezingsproces \n"],
         id="003-page-footer-removed",
     ),
     # 5. unwrapping, headings, lists, tables
@@ -580,7 +611,7 @@ def test_corpus_page_offsets_003(cleaned_corpus: dict[str, tuple[str, Cleaned]])
     assert offsets == sorted(offsets) and offsets[0] == 0 and offsets[-1] < len(cleaned.text)
     assert cleaned.text[offsets[1] :].startswith("ondersteunen. De SGVN concludeert")
     assert cleaned.text[offsets[2] :].startswith("3 Slotbeschouwing\n")
-    assert cleaned.text[offsets[1] - 2 : offsets[1]] == "\n\n"
+    assert cleaned.text[offsets[1] - 18 : offsets[1]] == "verkiezingsproces "  # page 17 starts mid-sentence
 
 
 @needs_corpus
