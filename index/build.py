@@ -11,11 +11,16 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from index import documents as corpus
 from index import store
-from index.cache import EmbeddingCache, embed_with_cache
+from index.cache import EmbeddingCache, text_key
 from index.chunking import chunk_documents
 from index.embedder import Embedder
+from index.sentences import sentence_key, split_sentences
+
+SPANS_KEY = "sentence-spans-v1\x00"  # cache key prefix of a chunk's sentence vectors
 
 PIPELINE_VERSION = 3  # bump when cleaning or chunking logic changes the chunks
 
@@ -80,23 +85,55 @@ def build_index(cfg: BuildConfig, embedder: Embedder, progress: bool = True, for
             pass  # damaged: rebuild below
     docs = [corpus.to_document(s, entries.get(s.path.name, {})) for s in sources]
     chunks = chunk_documents(docs, embedder.count_tokens, cfg.chunk_tokens, cfg.chunk_overlap)
-    vectors, embedded = _embed(chunks, embedder, cfg.cache_dir, progress)
+    vectors, sentences, embedded = _embed([c.text for c in chunks], embedder, cfg.cache_dir, progress)
     manifest = store.write_index(
         cfg.out, chunks, [d.meta() for d in docs], vectors,
         {"embedder": {"name": embedder.name, "fingerprint": embedder.fingerprint},
          "corpus_checksum": checksum, "settings": cfg.settings()},
-        cfg.faiss_kind)
+        cfg.faiss_kind, sentences)
     return BuildResult(len(docs), len(chunks), embedded, time.perf_counter() - t0, False, manifest)
 
 
-def _embed(chunks, embedder: Embedder, cache_dir: Path, progress: bool):
+def _embed(texts: list[str], embedder: Embedder, cache_dir: Path, progress: bool, batch: int = 32):
+    """Chunk vectors and the vectors of the chunks' sentences (one forward pass per chunk; see
+    embed_passages_with_spans), through the embedding cache; returns (vectors, (keys, sentence
+    vectors), number of chunks embedded). A sentence in two overlapping chunks gets the mean."""
     from tqdm import tqdm
 
+    spans = [split_sentences(t) for t in texts]
+    keys = [text_key(t) for t in texts]
+    span_keys = [text_key(SPANS_KEY + t) for t in texts]
     cache = EmbeddingCache(cache_dir / "embeddings", embedder.fingerprint)
-    bar = tqdm(total=len(chunks), desc="embedden", unit="chunk", file=sys.stderr, disable=not progress)
+    bar = tqdm(total=len(texts), desc="embedden", unit="chunk", file=sys.stderr, disable=not progress)
     try:
-        return embed_with_cache([c.text for c in chunks], embedder.embed_passages, cache,
-                                on_progress=bar.update)
+        known = cache.get_many(sorted(set(keys + span_keys)))
+        todo = sorted({i for i, (k, sk) in enumerate(zip(keys, span_keys)) if k not in known or sk not in known},
+                      key=lambda i: len(texts[i]))
+        bar.update(len(texts) - len(todo))
+        for b in range(0, len(todo), batch):
+            idx = todo[b:b + batch]
+            vecs, span_vecs = embedder.embed_passages_with_spans([texts[i] for i in idx], [spans[i] for i in idx])
+            fresh = {keys[i]: v for i, v in zip(idx, vecs)} | {span_keys[i]: m.ravel() for i, m in zip(idx, span_vecs)}
+            cache.put_many(fresh)
+            known.update(fresh)
+            bar.update(len(idx))
     finally:
         bar.close()
         cache.close()
+    vectors = np.stack([known[k] for k in keys]).astype(np.float32)
+    return vectors, _sentence_table(texts, spans, [known[k].reshape(-1, vectors.shape[1]) for k in span_keys]), \
+        len(todo)
+
+
+def _sentence_table(texts: list[str], spans: list[list[tuple[int, int]]], matrices: list[np.ndarray],
+                    ) -> tuple[list[str], np.ndarray]:
+    sums: dict[str, np.ndarray] = {}
+    for text, sp, m in zip(texts, spans, matrices):
+        for (s, e), v in zip(sp, m):
+            key = sentence_key(text[s:e])
+            sums[key] = sums[key] + v if key in sums else v.copy()
+    keys = list(sums)
+    if not keys:
+        return [], np.zeros((0, matrices[0].shape[1] if matrices else 0), np.float32)
+    mat = np.stack([sums[k] for k in keys]).astype(np.float32)
+    return keys, mat / np.maximum(np.linalg.norm(mat, axis=1, keepdims=True), 1e-12)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -42,23 +41,3 @@ class EmbeddingCache:
 
     def close(self) -> None:
         self._db.close()
-
-
-def embed_with_cache(texts: list[str], embed: Callable[[list[str]], np.ndarray], cache: EmbeddingCache,
-                     batch_size: int = 32, on_progress: Callable[[int], None] | None = None,
-                     ) -> tuple[np.ndarray, int]:
-    """Vectors for `texts` in order, embedding only cache misses; returns (vectors, number embedded)."""
-    keys = [text_key(t) for t in texts]
-    known = cache.get_many(sorted(set(keys)))
-    if on_progress:
-        on_progress(sum(1 for k in keys if k in known))
-    todo = sorted({k: t for k, t in zip(keys, texts) if k not in known}.items())
-    for i in range(0, len(todo), batch_size):
-        batch = todo[i:i + batch_size]
-        vecs = embed([t for _, t in batch])
-        fresh = {k: v for (k, _), v in zip(batch, vecs)}
-        cache.put_many(fresh)
-        known.update(fresh)
-        if on_progress:
-            on_progress(sum(keys.count(k) for k, _ in batch))
-    return np.stack([known[k] for k in keys]).astype(np.float32), len(todo)

@@ -31,6 +31,9 @@ class Embedder(Protocol):
 
     def embed_queries(self, texts: list[str]) -> np.ndarray: ...
 
+    def embed_passages_with_spans(self, texts: list[str], spans: list[list[tuple[int, int]]],
+                                  ) -> tuple[np.ndarray, list[np.ndarray]]: ...
+
     def count_tokens(self, text: str) -> int: ...
 
 
@@ -86,6 +89,36 @@ class SentenceTransformerEmbedder:
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         return self._encode(texts, "query")
 
+    def embed_passages_with_spans(self, texts: list[str], spans: list[list[tuple[int, int]]],
+                                  ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Passage vectors (as embed_passages) and, from the same forward pass, one vector per
+        character span (a sentence): the mean of the span's token states ("late chunking"), so each
+        sentence vector sees its passage as context and costs no extra model run."""
+        import torch
+
+        model, prompt = self.model, self._prompt("passage")
+        vecs = np.zeros((len(texts), self.dim), dtype=np.float32)
+        span_vecs: list[np.ndarray] = [np.zeros((0, self.dim), np.float32)] * len(texts)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        for b in range(0, len(order), self.batch_size):
+            idx = order[b:b + self.batch_size]
+            enc = model.tokenizer([prompt + texts[i] for i in idx], padding=True, truncation="longest_first",
+                                  max_length=model.max_seq_length, return_tensors="pt",
+                                  return_offsets_mapping=True)
+            offsets = enc.pop("offset_mapping").numpy() - len(prompt)
+            with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
+                hidden = model[0].auto_model(**enc).last_hidden_state.float().numpy()
+            mask = enc["attention_mask"].numpy().astype(bool)
+            for j, i in enumerate(idx):
+                states = hidden[j][mask[j]]
+                vecs[i] = _unit(states.mean(0))
+                starts, ends = offsets[j][mask[j], 0], offsets[j][mask[j], 1]
+                real = ends > starts  # special tokens have empty offsets
+                span_vecs[i] = np.stack([
+                    _unit(states[sel].mean(0)) if (sel := real & (starts >= s) & (starts < e)).any() else vecs[i]
+                    for s, e in spans[i]]) if spans[i] else np.zeros((0, self.dim), np.float32)
+        return vecs, span_vecs
+
     def count_tokens(self, text: str) -> int:
         if self._tokenizer is None:
             from transformers import AutoTokenizer
@@ -93,6 +126,11 @@ class SentenceTransformerEmbedder:
             self._tokenizer = AutoTokenizer.from_pretrained(str(self.path), local_files_only=True)
             self._tokenizer.model_max_length = 1 << 30  # counting whole sections, not truncating: no warning
         return len(self._tokenizer(text, add_special_tokens=False)["input_ids"])
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    n = float(np.linalg.norm(v))
+    return (v / n if n else v).astype(np.float32)
 
 
 def cpu_has_bf16() -> bool:
@@ -150,6 +188,12 @@ class FakeEmbedder:
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         return self.embed_passages(texts)
+
+    def embed_passages_with_spans(self, texts: list[str], spans: list[list[tuple[int, int]]],
+                                  ) -> tuple[np.ndarray, list[np.ndarray]]:
+        vecs = self.embed_passages(texts)
+        return vecs, [np.stack([self._vec(t[s:e]) for s, e in sp]) if sp else np.zeros((0, self.dim), np.float32)
+                      for t, sp in zip(texts, spans)]
 
     def count_tokens(self, text: str) -> int:
         return len(_WORD.findall(text))

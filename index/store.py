@@ -1,11 +1,13 @@
 """The index folder on disk: FAISS vectors + BM25 + chunks + a manifest that `load_index` checks.
 
-Layout of an index folder (format version 1):
+Layout of an index folder (format version 2):
     manifest.json     format, embedder name/fingerprint/dim, counts, corpus checksum, build time, file sha256s
     chunks.jsonl      one chunk per line, row i = FAISS id i = BM25 doc i
     documents.json    document metadata (title, publisher, year, pages)
     dense.faiss       inner-product index over L2-normalised vectors (flat, hnsw or ivf)
     bm25/             bm25s files
+    sentences.npy     vectors of the distinct sentences of the chunks (float32, normalised)
+    sentences.json    their keys (index.sentences.sentence_key), row i = vector i
 Written into a temporary sibling folder and renamed into place, so a crash never leaves a half index.
 """
 
@@ -24,8 +26,9 @@ import numpy as np
 from index.errors import IndexStoreError
 from index.lexical import LexicalIndex
 from index.schema import Chunk
+from index.sentences import SentenceVectors
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: sentence vectors
 FAISS_KINDS = ("flat", "hnsw", "ivf")
 
 
@@ -36,6 +39,7 @@ class LoadedIndex:
     documents: list[dict]
     dense: object  # faiss.Index
     lexical: LexicalIndex
+    sentences: SentenceVectors | None = None  # None for an index built without sentence vectors
 
 
 def build_faiss(vectors: np.ndarray, kind: str = "flat"):
@@ -72,8 +76,10 @@ def _files(folder: Path) -> list[Path]:
 
 
 def write_index(out: Path, chunks: list[Chunk], documents: list[dict], vectors: np.ndarray,
-                manifest: dict, faiss_kind: str = "flat") -> dict:
-    """Write a complete index folder at `out` atomically; returns the manifest written."""
+                manifest: dict, faiss_kind: str = "flat",
+                sentences: tuple[list[str], np.ndarray] | None = None) -> dict:
+    """Write a complete index folder at `out` atomically; returns the manifest written.
+    `sentences`: (keys, vectors) of the chunks' sentences, optional."""
     import faiss
 
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -87,7 +93,11 @@ def write_index(out: Path, chunks: list[Chunk], documents: list[dict], vectors: 
         (tmp / "documents.json").write_text(json.dumps(documents, ensure_ascii=False, indent=1), "utf-8")
         faiss.write_index(build_faiss(vectors, faiss_kind), str(tmp / "dense.faiss"))
         LexicalIndex.build([c.text for c in chunks]).save(tmp / "bm25")
+        if sentences is not None:
+            np.save(tmp / "sentences.npy", np.asarray(sentences[1], dtype=np.float32))
+            (tmp / "sentences.json").write_text(json.dumps(sentences[0]), "utf-8")
         manifest = {**manifest, "format_version": FORMAT_VERSION, "faiss": faiss_kind,
+                    "sentence_count": len(sentences[0]) if sentences else 0,
                     "dim": int(vectors.shape[1]), "chunk_count": len(chunks),
                     "document_count": len(documents),
                     "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -146,9 +156,13 @@ def load_index(folder: Path, fingerprint: str | None) -> LoadedIndex:
         documents = json.loads((folder / "documents.json").read_text("utf-8"))
         dense = faiss.read_index(str(folder / "dense.faiss"))
         lexical = LexicalIndex.load(folder / "bm25")
+        sentences = None
+        if (folder / "sentences.npy").exists():
+            keys = json.loads((folder / "sentences.json").read_text("utf-8"))
+            sentences = SentenceVectors(keys, np.load(folder / "sentences.npy"))
     except (OSError, ValueError, TypeError, RuntimeError) as e:
         raise IndexStoreError(f"index in {folder} is onleesbaar ({type(e).__name__}); "
                               "bouw opnieuw met 'vraagbaak index'") from e
     if dense.ntotal != len(chunks) or len(chunks) != manifest["chunk_count"]:
         raise IndexStoreError(f"index in {folder} is inconsistent; bouw opnieuw met 'vraagbaak index'")
-    return LoadedIndex(manifest, chunks, documents, dense, lexical)
+    return LoadedIndex(manifest, chunks, documents, dense, lexical, sentences)

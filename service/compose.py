@@ -49,21 +49,21 @@ def build_messages(question: str, evidence: Evidence, history_hint: str = "") ->
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
 
 
-def extractive_answer(evidence: Evidence, max_sentences: int = 4, min_ratio: float = 0.6) -> str:
-    """The best evidence sentences, each followed by its [n], in document order per passage."""
+def extractive_answer(evidence: Evidence, max_sentences: int = 5, min_ratio: float = 0.0) -> str:
+    """The best evidence sentences that fit MAX_ANSWER_WORDS (chosen best first, so the budget drops
+    the weakest), each followed by its [n], in document order per passage."""
     if not evidence.sentences:
         return ""
     top = evidence.sentences[0].score
-    keep = [i for i, s in enumerate(evidence.sentences[:max_sentences], 1) if s.score >= min_ratio * top]
+    keep, words = [], 0
+    for n, sent in enumerate(evidence.sentences[:max_sentences], 1):
+        size = len(_sentence_end(sent.text).split())
+        if keep and (sent.score < min_ratio * top or words + size > MAX_ANSWER_WORDS):
+            continue
+        keep.append(n)
+        words += size
     keep.sort(key=lambda n: (evidence.sentences[n - 1].hit, evidence.sentences[n - 1].start))
-    parts, words = [], 0
-    for n in keep:
-        text = _sentence_end(evidence.sentences[n - 1].text)
-        words += len(text.split())
-        if parts and words > MAX_ANSWER_WORDS:
-            break
-        parts.append(_place_marks(text, [n]))
-    return " ".join(parts)
+    return " ".join(_place_marks(_sentence_end(evidence.sentences[n - 1].text), [n]) for n in keep)
 
 
 def _sentence_end(text: str) -> str:

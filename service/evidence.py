@@ -1,8 +1,9 @@
 """Evidence first: pick the few sentences of the retrieved passages that answer the question.
 
 Sentences are scored lexically (idf-weighted share of the question's stemmed terms they contain,
-with the terms of the neighbouring sentence counting half) plus a prior from the passage's rank.
-No model is called, so selection costs about a millisecond. Does not write answers.
+with the terms of the neighbouring sentence counting half) plus a prior from the passage's rank,
+and, when the index holds sentence vectors, by their similarity to the question (looked up, not
+computed: selection costs a few milliseconds). Does not write answers.
 """
 
 from __future__ import annotations
@@ -10,17 +11,17 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
 
 from index.lexical import analyze
+from index.sentences import split_sentences
 from service.retrieval import Hit
 
-# Split after . ! ? (or a closing quote/bracket after them) before a capital, digit or opening quote;
-# not after common Dutch abbreviations.
-_SENT_END = re.compile(r"(?<=[.!?])[’'”)]?\s+(?=[A-Z0-9À-Ý‘“(])")
-_ABBREV = re.compile(r"(?:\b(?:nr|bijv|o\.a|d\.d|m\.b\.t|t\.a\.v|i\.v\.m|ca|mr|dr|prof|drs|ir|blz|art|jl|e\.d|"
-                     r"resp|incl|excl|vs|zgn|m\.n|bv|n\.a\.v)|\b[A-Z])\.$")
 _MIN_CHARS = 25
+Similarity = Callable[[list[str]], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -30,33 +31,6 @@ class Sentence:
     start: int  # offset in the hit text
     end: int
     score: float
-
-
-def split_sentences(text: str) -> list[tuple[int, int]]:
-    """(start, end) spans of the sentences (and lines / list items) of `text`."""
-    spans: list[tuple[int, int]] = []
-    for line in re.finditer(r"[^\n]+", text):
-        pos = line.start()
-        for m in _SENT_END.finditer(line.group()):
-            end = line.start() + m.start()
-            if _ABBREV.search(text[max(pos, end - 8):end]):
-                continue
-            spans.append((pos, end))
-            pos = line.start() + m.end()
-        spans.append((pos, line.end()))
-    return _join_fragments(text, [(s, e) for s, e in spans if text[s:e].strip()])
-
-
-def _join_fragments(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """A line that starts in lower case continues the previous sentence (a wrap the cleaning kept)."""
-    out: list[tuple[int, int]] = []
-    for s, e in spans:
-        first = text[s:e].lstrip()[:1]
-        if out and first.islower() and not text[out[-1][0]:out[-1][1]].rstrip().endswith((".", "!", "?")):
-            out[-1] = (out[-1][0], e)
-        else:
-            out.append((s, e))
-    return out
 
 
 class IdfTable:
@@ -124,8 +98,10 @@ def has_type(text: str, kind: str | None) -> bool:
 
 
 def score_sentences(q: dict[str, float], kind: str | None, hits: list[Hit], idf: IdfTable,
-                    rank_weight: float = 0.15, type_bonus: float = 0.15) -> list[Sentence]:
-    """All sentences of `hits`, best first."""
+                    rank_weight: float = 0.15, type_bonus: float = 0.15,
+                    similarity: Similarity | None = None, dense_weight: float = 3.0) -> list[Sentence]:
+    """All sentences of `hits`, best first. With `similarity` (sentence texts -> cosine to the question)
+    a sentence loses `dense_weight` x its distance to the most similar sentence."""
     out: list[Sentence] = []
     for h_i, hit in enumerate(hits):
         spans = split_sentences(hit.text)
@@ -139,17 +115,22 @@ def score_sentences(q: dict[str, float], kind: str | None, hits: list[Hit], idf:
             score += type_bonus if has_type(text, kind) else 0.0
             score *= 0.5 if e - s < _MIN_CHARS else 1.0
             out.append(Sentence(text, h_i, s, e, score))
+    if similarity is not None and out:
+        sims = similarity([x.text for x in out])
+        top = float(sims.max())
+        out = [replace(x, score=x.score + dense_weight * (float(v) - top)) for x, v in zip(out, sims)]
     out.sort(key=lambda x: -x.score)
     return out
 
 
 def select_evidence(q: dict[str, float], kind: str | None, hits: list[Hit], idf: IdfTable,
-                    max_sentences: int = 4, max_chars: int = 900) -> list[Sentence]:
+                    max_sentences: int = 4, max_chars: int = 900, similarity: Similarity | None = None,
+                    ) -> list[Sentence]:
     """The best sentences (no near-duplicates), within a character budget, best first."""
     chosen: list[Sentence] = []
     seen: set[str] = set()
     used = 0
-    for sent in score_sentences(q, kind, hits, idf):
+    for sent in score_sentences(q, kind, hits, idf, similarity=similarity):
         key = re.sub(r"\W+", "", sent.text.lower())[:80]
         if key in seen or used + len(sent.text) > max_chars:
             continue

@@ -89,6 +89,17 @@ class Retriever:
         chunks = self.index.chunks
         self._doc_ids = np.array([c.doc_id for c in chunks])
         self._years = np.array([c.year or 0 for c in chunks])
+        self._query_vectors: dict[str, np.ndarray] = {}  # small cache: ask() scores sentences with it too
+
+    def query_vector(self, query: str) -> np.ndarray:
+        """The embedder's (normalised) vector of `query`, cached for the last few hundred queries."""
+        vec = self._query_vectors.get(query)
+        if vec is None:
+            vec = self.embedder.embed_queries([query])[0]
+            if len(self._query_vectors) >= 256:
+                self._query_vectors.pop(next(iter(self._query_vectors)), None)
+            self._query_vectors[query] = vec
+        return vec
 
     def _mask(self, filters: Filters) -> np.ndarray | None:
         if not filters.doc_ids and not filters.years:
@@ -101,7 +112,7 @@ class Retriever:
         return mask
 
     def dense_scores(self, query: str) -> np.ndarray:
-        qv = self.embedder.embed_queries([query])
+        qv = self.query_vector(query)[None, :]
         n = self.index.dense.ntotal
         scores, ids = self.index.dense.search(qv, n)
         out = np.full(n, -1.0, dtype=np.float32)

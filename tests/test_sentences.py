@@ -1,0 +1,90 @@
+"""Sentence vectors: built with the index (one model pass per chunk), looked up by text at question
+time, and used to rank evidence sentences; plus the extractive answer's word budget."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from index import store
+from index.build import build_index
+from index.embedder import FakeEmbedder
+from index.sentences import SentenceVectors, sentence_key, sentence_texts, split_sentences
+from service.compose import MAX_ANSWER_WORDS, Evidence, extractive_answer
+from service.evidence import Sentence, score_sentences
+from service.retrieval import Hit
+
+
+def _unit(v: list[float]) -> np.ndarray:
+    a = np.asarray(v, dtype=np.float32)
+    return a / np.linalg.norm(a)
+
+
+def test_similarities_look_up_by_text_and_fill_the_missing() -> None:
+    vectors = SentenceVectors([sentence_key("Een."), sentence_key("Twee.")], np.stack([_unit([1, 0]), _unit([0, 1])]))
+    q = _unit([1, 1])
+    sims = vectors.similarities(["Twee.", " Een. ", "Onbekend."], q)  # surrounding spaces do not matter
+    assert np.allclose(sims, [0.7071, 0.7071, 0.7071], atol=1e-3)  # the unknown one gets the lowest known
+    embedded: list[list[str]] = []
+
+    def embed(texts: list[str]) -> np.ndarray:
+        embedded.append(texts)
+        return np.stack([_unit([1, 0.1])] * len(texts))
+
+    sims = vectors.similarities(["Een.", "Onbekend."], _unit([1, 0]), embed=embed)
+    assert embedded == [["Onbekend."]] and sims[0] == 1.0 and 0.99 < sims[1] < 1.0
+    sims = vectors.similarities(["Een.", "A.", "B."], _unit([1, 0]), embed=embed, max_embed=1)
+    assert len(embedded) == 1 and np.allclose(sims, [1.0, 1.0, 1.0])  # too many unknown: not embedded
+
+
+def test_build_stores_one_normalised_vector_per_distinct_sentence(build_cfg, fake_embedder: FakeEmbedder) -> None:
+    build_index(build_cfg, fake_embedder, progress=False)
+    loaded = store.load_index(build_cfg.out, fake_embedder.fingerprint)
+    texts = sentence_texts([c.text for c in loaded.chunks])
+    assert loaded.sentences is not None and len(loaded.sentences) == len(texts) > 20
+    assert loaded.manifest["sentence_count"] == len(texts)
+    assert np.allclose(np.linalg.norm(loaded.sentences.vectors, axis=1), 1.0, atol=1e-5)
+    # the fake embeds each sentence on its own, so a sentence is its own nearest neighbour
+    sample = texts[len(texts) // 2]
+    sims = loaded.sentences.similarities(texts, fake_embedder.embed_queries([sample])[0])
+    assert texts[int(np.argmax(sims))] == sample and sims.max() > 0.999
+
+
+def test_cached_rebuild_restores_the_same_sentence_vectors(build_cfg, fake_embedder: FakeEmbedder) -> None:
+    build_index(build_cfg, fake_embedder, progress=False)
+    first = store.load_index(build_cfg.out, fake_embedder.fingerprint).sentences
+    fake_embedder.calls = 0
+    build_index(build_cfg, fake_embedder, progress=False, force=True)  # settings unchanged: rebuilt from cache
+    second = store.load_index(build_cfg.out, fake_embedder.fingerprint).sentences
+    assert fake_embedder.calls == 0 and np.array_equal(first.vectors, second.vectors)
+
+
+def _hit(text: str) -> Hit:
+    return Hit("c0", "d", "T", "", None, text, 0, len(text), 1.0, ("bm25",))
+
+
+def test_similarity_reorders_sentences_of_equal_lexical_score(tmp_path) -> None:
+    from service.evidence import IdfTable
+
+    text = "De eenheid ging naar Gao. De eenheid ging naar Kidal."
+    idf = IdfTable([text])
+    q = {t: 1.0 for t in idf.terms("eenheid")}
+    plain = score_sentences(q, None, [_hit(text)], idf)
+    assert plain[0].score == plain[1].score
+    dense = score_sentences(q, None, [_hit(text)], idf,
+                            similarity=lambda texts: np.array([0.9 if "Kidal" in t else 0.8 for t in texts]))
+    assert dense[0].text == "De eenheid ging naar Kidal." and dense[0].score == plain[0].score
+    assert abs(dense[1].score - (plain[1].score - 3.0 * 0.1)) < 1e-6
+
+
+def test_word_budget_drops_the_weakest_sentence_not_the_last_in_the_passage() -> None:
+    long = "Lange zin " + "met veel woorden " * 30 + "erin."
+    text = f"{long} Korte zin met Rota en Nairobi."
+    spans = split_sentences(text)
+    sents = (Sentence(text[spans[0][0]:spans[0][1]], 0, *spans[0], 0.9),
+             Sentence("Een derde zin " + "vult " * 40 + "aan.", 1, 0, 60, 0.8),
+             Sentence(text[spans[1][0]:spans[1][1]], 0, *spans[1], 0.7))
+    ev = Evidence(sents, (_hit(text), _hit(sents[1].text)))
+    answer = extractive_answer(ev)
+    assert len(answer.split()) <= MAX_ANSWER_WORDS + 6
+    assert "Rota en Nairobi [3]" in answer and "[2]" not in answer  # the 0.8 one did not fit; the short one did
+    assert answer.index("[1]") < answer.index("[3]")  # document order within the passage
