@@ -64,26 +64,45 @@ def question_weights(question: str, idf: IdfTable, history_text: str = "", histo
     return weights
 
 
+COMPOUND_HEAD = 0.7  # credit for a question term that is the head of a compound: expedities ~ afstandsexpedities
+
+
 def coverage(q: dict[str, float], terms: set[str], idf: IdfTable) -> float:
-    """Weighted, idf-weighted share of the question terms found in `terms` (0..1)."""
+    """Weighted, idf-weighted share of the question terms found in `terms` (0..1); a term that only
+    ends a longer word of `terms` (Dutch compounds put the head last) counts COMPOUND_HEAD."""
     total = sum(w * idf(t) for t, w in q.items())
-    return sum(w * idf(t) for t, w in q.items() if t in terms) / total if total else 0.0
+    if not total:
+        return 0.0
+    found = 0.0
+    for t, w in q.items():
+        if t in terms:
+            found += w * idf(t)
+        elif len(t) >= 5 and any(len(u) > len(t) + 2 and u.endswith(t) for u in terms):
+            found += COMPOUND_HEAD * w * idf(t)
+    return found / total
 
 
 _NUM_Q = re.compile(r"\b(hoeveel|hoe ?lang|hoe groot|hoe vaak|aantal|percentage|welk bedrag)\b", re.I)
 _DATE_Q = re.compile(r"\b(wanneer|welk jaar|welke datum|sinds wanneer|tot wanneer|op welke dag)\b", re.I)
-_NAME_Q = re.compile(r"\b(wie|waar|welke (?:plaatsen|steden|landen|stad|plaats)|welk land|via wie)\b", re.I)
+_PLACE_Q = re.compile(r"\b(waar|welke (?:plaatsen|steden|plaats|stad|locaties?|regio'?s?|gebieden|landen)|welk land)\b",
+                      re.I)
+_NAME_Q = re.compile(r"\b(wie|via wie)\b", re.I)
 _NUMBER = re.compile(r"\d|\b(een|twee|drie|vier|vijf|zes|zeven|acht|negen|tien|elf|twaalf|twintig|dertig|veertig|"
                      r"vijftig|honderd\w*|duizend\w*)\b", re.I)
 _DATE = re.compile(r"\b(19|20)\d\d\b|\b(januari|februari|maart|april|mei|juni|juli|augustus|september|"
                    r"oktober|november|december)\b", re.I)
 _PROPER = re.compile(r"(?<=[a-z,;:] )[A-Z][a-zà-ÿ]{2,}")
+_NAME = r"[A-Z][a-zà-ÿ]+(?:[ -][A-Z][a-zà-ÿ]+)?"
+_PLACE = re.compile(rf"\b(?:in|te|naar|vanuit|bij|uit|rond|nabij) {_NAME}")
+_NAME_LIST = re.compile(rf"{_NAME}(?:, {_NAME})+,? (?:en|of) {_NAME}")  # Menaka, Tessalit en Kidal
 
 
 def expected_type(question: str) -> str | None:
-    """'number', 'date' or 'name' when the question asks for one (checked in this order)."""
+    """'date', 'number', 'place' or 'name' when the question asks for one (checked in this order)."""
     if _DATE_Q.search(question):
         return "date"
+    if _PLACE_Q.search(question):
+        return "place"
     if _NUM_Q.search(question):
         return "number"
     if _NAME_Q.search(question):
@@ -92,9 +111,16 @@ def expected_type(question: str) -> str | None:
 
 
 def has_type(text: str, kind: str | None) -> bool:
-    """Whether `text` holds something of the expected kind (a number, a date, a proper name)."""
-    pattern = {"number": _NUMBER, "date": _DATE, "name": _PROPER}.get(kind or "")
+    """Whether `text` holds something of the expected kind (a number, a date, a place, a proper name)."""
+    pattern = {"number": _NUMBER, "date": _DATE, "place": _PLACE, "name": _PROPER}.get(kind or "")
     return bool(pattern and pattern.search(text))
+
+
+def type_score(text: str, kind: str | None) -> float:
+    """1 when `text` holds the expected kind, 2 for a place question answered by a list of names."""
+    if kind == "place" and _NAME_LIST.search(text):
+        return 2.0
+    return 1.0 if has_type(text, kind) else 0.0
 
 
 def score_sentences(q: dict[str, float], kind: str | None, hits: list[Hit], idf: IdfTable,
@@ -112,7 +138,7 @@ def score_sentences(q: dict[str, float], kind: str | None, hits: list[Hit], idf:
                         for j in (i - 1, i + 1) if 0 <= j < len(spans)), default=own)
             text = hit.text[s:e].strip()
             score = own + 0.5 * (near - own) + rank_weight / (1 + h_i)
-            score += type_bonus if has_type(text, kind) else 0.0
+            score += type_bonus * type_score(text, kind)
             score *= 0.5 if e - s < _MIN_CHARS else 1.0
             out.append(Sentence(text, h_i, s, e, score))
     if similarity is not None and out:

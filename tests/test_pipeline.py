@@ -12,7 +12,7 @@ from index.errors import GeneratorError, VraagbaakError
 from index.store import load_index
 from service.answers import REFUSAL, Answer, StreamEvent, Turn
 from service.compose import SYSTEM_PROMPT, Evidence, check_answer, markers, normalize_marks, renumber
-from service.evidence import Sentence, expected_type, split_sentences
+from service.evidence import Sentence, expected_type, split_sentences, type_score
 from service.generators import ScriptedGenerator
 from service.language import is_dutch
 from service.pipeline import Pipeline, standalone
@@ -333,8 +333,23 @@ def test_split_sentences(text: str, expected: list[str]) -> None:
     ("Hoe lang duurde de inzet?", "number"),
     ("Hoeveel jaar duurde het en wanneer eindigde het?", "date"),  # date is checked first
     ("Wie voerde de eindevaluatie uit?", "name"),
-    ("Welk land coördineerde het Multinational Rotational Concept?", "name"),
+    ("Welk land coördineerde het Multinational Rotational Concept?", "place"),
+    ("Naar welke plaatsen maakte de SOLTG expedities?", "place"),
+    ("Waar waren de stafofficieren gestationeerd?", "place"),
     ("Waarom levert Nederland kleinere bijdragen?", None),
 ])
 def test_expected_type(question: str, kind: str | None) -> None:
     assert expected_type(question) == kind
+
+
+@pytest.mark.parametrize("text, kind, score", [
+    ("Expedities naar bijvoorbeeld Menaka, Tessalit en Kidal.", "place", 2.0),  # a list of names
+    ("Twee stafofficieren op het hoofdkwartier in Rota.", "place", 1.0),
+    ("De SOLTG had een verscheidenheid aan taken.", "place", 0.0),
+    ("In 2012 erkende de VN de behoefte.", "date", 1.0),
+    ("Dertig politiemensen.", "number", 1.0),
+    ("Geen getal hier.", "number", 0.0),
+    ("Wat dan ook.", None, 0.0),
+])
+def test_type_score(text: str, kind: str | None, score: float) -> None:
+    assert type_score(text, kind) == score
