@@ -10,6 +10,9 @@ least one /v1/ask of this run was in flight ("generation busy"). Expected of a h
 no transport errors, and every /v1/ask answered, refused (`refused: true`) or turned away with 429.
 Exit code 0 when that holds, 1 otherwise.
 
+Every request is a new text (a request number is appended) unless --repeat-queries is given, so the
+server's query-vector cache cannot flatter the figures: each search embeds its query.
+
 Bounded by design: it refuses non-loopback URLs, stops starting requests after --duration, gives
 requests in flight --grace seconds more and then cancels them. A client that gets 429 waits
 Retry-After (capped at --max-backoff) before its next request. Does not start a server.
@@ -118,8 +121,13 @@ def roles(clients: int, ask_share: float) -> list[str]:
 async def client_loop(client: httpx.AsyncClient, tally: Tally, args: argparse.Namespace, endpoint: str,
                       seed: int, questions: list[str], end: float) -> None:
     rng = random.Random(seed)
+    n = 0
     while time.monotonic() < end:
-        backoff = await one_request(client, tally, endpoint, rng.choice(questions), args.k)
+        n += 1
+        question = rng.choice(questions)
+        if not args.repeat_queries:
+            question = f"{question} (verzoek {seed}-{n})"  # a new text: the query-vector cache misses
+        backoff = await one_request(client, tally, endpoint, question, args.k)
         wait = min(backoff, args.max_backoff) + args.pause
         if wait:
             await asyncio.sleep(min(wait, max(0.0, end - time.monotonic())))
@@ -181,6 +189,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--k", type=int, default=10, help="k for /v1/search")
     p.add_argument("--max-backoff", type=float, default=2.0, help="cap on the Retry-After wait after a 429")
     p.add_argument("--pause", type=float, default=0.0, help="seconds each client waits between requests")
+    p.add_argument("--repeat-queries", action="store_true",
+                   help="reuse the question texts as they are (the server's query cache then answers repeats)")
     p.add_argument("--questions", help="JSONL with a 'question' field (default: built-in Dutch questions)")
     p.add_argument("--api-key", default=os.environ.get("VRAAGBAAK_API_KEY"),
                    help="bearer key; default $VRAAGBAAK_API_KEY")

@@ -111,6 +111,10 @@ class Retriever:
             mask &= np.isin(self._years, filters.years)
         return mask
 
+    def clear_query_cache(self) -> None:
+        """Forget cached query vectors (benchmarks time cold queries)."""
+        self._query_vectors.clear()
+
     def dense_scores(self, query: str) -> np.ndarray:
         qv = self.query_vector(query)[None, :]
         n = self.index.dense.ntotal
