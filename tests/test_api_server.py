@@ -56,8 +56,9 @@ def test_busy_generation_blocks_neither_health_nor_search_and_the_full_queue_say
         wait_until(lambda: app.state.runtime.gate.pending == 2)  # one generating, one waiting
         health, health_s = timed(lambda: client.get("/healthz"))
         search, search_s = timed(lambda: client.post("/v1/search", json={"query": QUESTION}))
-        assert health.status_code == 200 and health_s < 0.3
-        assert search.status_code == 200 and search_s < 0.3
+        # blocked calls would wait for the 1 s generation; 0.6 s leaves room for a busy CI box
+        assert health.status_code == 200 and health_s < 0.6
+        assert search.status_code == 200 and search_s < 0.6
         assert client.get("/readyz").status_code == 200
         for path in ("/v1/ask", "/v1/ask/stream"):
             refused = client.post(path, json={"question": QUESTION})
