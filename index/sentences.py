@@ -50,15 +50,6 @@ def _join_fragments(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, 
     return out
 
 
-def sentence_texts(texts: list[str]) -> list[str]:
-    """The distinct sentences of `texts`, stripped, in first-seen order."""
-    seen: dict[str, None] = {}
-    for text in texts:
-        for s, e in split_sentences(text):
-            seen.setdefault(text[s:e].strip(), None)
-    return [t for t in seen if t]
-
-
 def sentence_key(text: str) -> str:
     return text_key(text.strip())[:KEY_CHARS]
 

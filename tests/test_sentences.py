@@ -8,10 +8,15 @@ import numpy as np
 from index import store
 from index.build import build_index
 from index.embedder import FakeEmbedder
-from index.sentences import SentenceVectors, sentence_key, sentence_texts, split_sentences
+from index.sentences import SentenceVectors, sentence_key, split_sentences
 from service.compose import MAX_ANSWER_WORDS, Evidence, extractive_answer
 from service.evidence import Sentence, score_sentences
 from service.retrieval import Hit
+
+
+def sentence_texts(texts: list[str]) -> list[str]:
+    """The distinct stripped sentences of `texts`, in first-seen order (what the build stores)."""
+    return list(dict.fromkeys(t[s:e].strip() for t in texts for s, e in split_sentences(t)))
 
 
 def _unit(v: list[float]) -> np.ndarray:
