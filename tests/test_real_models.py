@@ -89,6 +89,15 @@ def test_sentence_vectors_come_from_the_same_pass_as_chunk_vectors(pipeline: Pip
     assert stored.similarities([first], span_vecs[0][0])[0] > 0.99  # the index holds that vector
 
 
+def test_onnx_query_vectors_match_torch(pipeline: Pipeline, dev: dict[str, dict]) -> None:
+    emb = pipeline.retriever.embedder
+    assert emb._query_encoder is not None, "the served pipeline should embed queries with ONNX Runtime"
+    questions = [it["question"] for it in dev.values()] + ["Wat is UNTSO?", "x" * 3000]  # short, truncated
+    onnx, torch_vecs = emb.embed_queries(questions), emb._encode(questions, "query")
+    assert onnx.shape == torch_vecs.shape == (len(questions), 384)
+    assert (onnx * torch_vecs).sum(axis=1).min() > 0.9999
+
+
 # d022 (a follow-up) and d023 need a sentence that the page's footnotes interrupt
 @pytest.mark.parametrize("item_id", ["d017", "d025", "d022", "d023"])
 def test_extractive_answer_holds_a_key_fact(pipeline: Pipeline, dev: dict[str, dict], item_id: str) -> None:
