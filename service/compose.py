@@ -66,8 +66,13 @@ def extractive_answer(evidence: Evidence, max_sentences: int = 5, min_ratio: flo
     return " ".join(_place_marks(_sentence_end(evidence.sentences[n - 1].text), [n]) for n in keep)
 
 
+_NOTE_MARK = re.compile(r"^[ivxl]{1,7}\s+(?=[A-Z‘“(])")  # "ii Zo leverde ...": a footnote body's own mark
+
+
 def _sentence_end(text: str) -> str:
-    text = text.strip().lstrip("•-–* ").strip()
+    """The sentence as an answer shows it: no bullet or footnote mark in front, a full stop at the end.
+    (Only roman marks are dropped: a leading number may be a fact, as in "20 Nederlandse militairen".)"""
+    text = _NOTE_MARK.sub("", text.strip().lstrip("•-–* ").strip())
     return text if text.endswith((".", "!", "?", ":")) else text.rstrip(",;") + "."
 
 

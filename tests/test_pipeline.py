@@ -11,7 +11,16 @@ from index.embedder import FakeEmbedder
 from index.errors import GeneratorError, VraagbaakError
 from index.store import load_index
 from service.answers import REFUSAL, Answer, StreamEvent, Turn
-from service.compose import SYSTEM_PROMPT, Evidence, check_answer, markers, normalize_marks, renumber
+from service.compose import (
+    SYSTEM_PROMPT,
+    Evidence,
+    check_answer,
+    complete,
+    extractive_answer,
+    markers,
+    normalize_marks,
+    renumber,
+)
 from service.evidence import Sentence, expected_type, split_sentences, type_score
 from service.generators import ScriptedGenerator
 from service.language import is_dutch
@@ -68,6 +77,20 @@ H1 = "In totaal werden 128 diepte-interviews uitgevoerd met beleidsmedewerkers v
 
 def _hit(i: int, text: str) -> Hit:
     return Hit(f"chunk{i}", f"doc{i}", f"Rapport {i}", "1 Inleiding", 3 + i, text, 0, len(text), 0.5, ("dense",))
+
+
+@pytest.mark.parametrize("text, shown", [
+    ("ii Zo leverde Duitsland steevast de strategisch belangrijke Chief of Staff.",
+     "Zo leverde Duitsland steevast de strategisch belangrijke Chief of Staff [1]."),  # IOB footnote body
+    ("• vier AH-64D Apaches", "vier AH-64D Apaches [1]."),
+    ("20 Nederlandse militairen werden ingezet", "20 Nederlandse militairen werden ingezet [1]."),  # a fact, kept
+    ("in het kader van MINUSMA", "in het kader van MINUSMA [1]."),
+])
+def test_answer_sentences_lose_bullets_and_note_marks_not_numbers(text: str, shown: str) -> None:
+    hit = _hit(0, text)
+    ev = Evidence((Sentence(text, 0, 0, len(text), 1.0),), (hit,))
+    assert extractive_answer(ev) == shown
+    assert complete("Duitsland leverde een staffunctie [1].", ev) == "Duitsland leverde een staffunctie [1]. " + shown
 
 
 @pytest.fixture
