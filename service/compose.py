@@ -107,15 +107,18 @@ def support(sentence: str, source: str) -> float:
     return len(terms & content_terms(source)) / len(terms) if terms else 0.0
 
 
-def check_answer(text: str, evidence: Evidence, min_support: float = 0.5) -> tuple[str, list[int]]:
+def check_answer(text: str, evidence: Evidence, min_support: float = 0.5, question: str = "",
+                 ) -> tuple[str, list[int]]:
     """Keep the answer sentences that a valid [n] supports (repairing missing or wrong numbers from
-    the best-supporting evidence); returns the checked text and the citation numbers used."""
+    the best-supporting evidence); returns the checked text and the citation numbers used.
+    A sentence that only restates `question` is dropped: it would pass as supported but says nothing."""
     out, used = [], []
     text = normalize_marks(text)
+    asked = content_terms(question)
     for s, e in split_sentences(text.strip()):
         sentence = text[s:e].strip()
         body = _MARK.sub("", sentence).strip()
-        if len(body) < 3:
+        if len(body) < 3 or (asked and _echoes(body, asked, question)):
             continue
         marks = [int(m) for m in _MARK.findall(sentence) if 1 <= int(m) <= len(evidence.sentences)]
         scored = {n: support(body, _source(evidence, n)) for n in range(1, len(evidence.sentences) + 1)}
@@ -128,6 +131,23 @@ def check_answer(text: str, evidence: Evidence, min_support: float = 0.5) -> tup
         out.append(_place_marks(body, good))
         used.extend(n for n in good if n not in used)
     return " ".join(out), used
+
+
+_POLARITY = re.compile(r"^\W*(?:ja|nee)\b|\b(?:niet|geen|nooit|noch)\b", re.IGNORECASE)
+
+
+def _echoes(sentence: str, asked: set[str], question: str = "") -> bool:
+    """The sentence adds no content term to the question ("Het verhoudt de huidige bijdrage zich tot…"),
+    or one at most while repeating five or more of the question's. A yes/no, a negation or a number
+    the question does not hold is an answer, never an echo."""
+    polar = _POLARITY.findall(sentence)
+    if polar and not all(p.lower().strip() in question.lower() for p in polar):
+        return False
+    if set(_NUM.findall(sentence)) - set(_NUM.findall(question)):
+        return False  # a number the question does not hold is content
+    terms = content_terms(sentence)
+    new = terms - asked
+    return bool(terms) and (not new or (len(new) == 1 and len(terms & asked) >= 5))
 
 
 def _source(evidence: Evidence, n: int) -> str:

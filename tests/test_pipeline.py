@@ -140,6 +140,25 @@ def test_unsupported_sentences_are_dropped(evidence: Evidence) -> None:
     assert check_answer("Er werden 500 militairen ingezet [3].", evidence) == ("", [])
 
 
+@pytest.mark.parametrize("question, reply, kept", [
+    # the model restates the question as its first claim: supported by the words, says nothing
+    ("Hoe lang vond de inzet van het C-130 detachement plaats?",
+     "De inzet van het C-130 detachement vond plaats [1]. De inzet vond plaats van november 2021 t/m mei 2022 [1].",
+     "De inzet vond plaats van november 2021 t/m mei 2022 [1]."),
+    # a negation the question does not hold is an answer, not an echo
+    ("Werden er diepte-interviews uitgevoerd met beleidsmedewerkers?",
+     "Er werden geen diepte-interviews uitgevoerd met beleidsmedewerkers [3].",
+     "Er werden geen diepte-interviews uitgevoerd met beleidsmedewerkers [3]."),
+    ("Werden er diepte-interviews uitgevoerd met beleidsmedewerkers?",
+     "Er werden 128 diepte-interviews uitgevoerd met beleidsmedewerkers [3].",
+     "Er werden 128 diepte-interviews uitgevoerd met beleidsmedewerkers [3]."),  # a number is new content
+])
+def test_check_answer_drops_sentences_that_only_restate_the_question(evidence: Evidence, question: str,
+                                                                      reply: str, kept: str) -> None:
+    assert check_answer(reply, evidence, question=question)[0] == kept
+    assert check_answer(reply, evidence)[0].startswith(reply.split(" [")[0])  # without the question: kept
+
+
 def test_check_answer_keeps_supported_english(evidence: Evidence) -> None:
     """Support is lexical, so a copied-names English sentence passes: the pipeline's Dutch guard must catch it."""
     text, _ = check_answer(ENGLISH_REPLY, evidence)
