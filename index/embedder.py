@@ -95,14 +95,28 @@ class SentenceTransformerEmbedder:
             return self._query_encoder.encode(texts)
         return self._encode(texts, "query")
 
+    @property
+    def query_backend(self) -> str:
+        return "onnxruntime" if self._query_encoder is not None else "torch"
+
+    def export_query_onnx(self, cache_dir: Path, progress: bool = False) -> Path:
+        """The ONNX export of this model for queries, written once into `cache_dir` (the torch model
+        is only loaded when the file is missing)."""
+        from index.query_onnx import ensure_query_onnx, onnx_path
+
+        path = onnx_path(cache_dir, self.name, self.fingerprint)
+        if path.is_file():
+            return path
+        return ensure_query_onnx(self.model[0].auto_model, cache_dir, self.name, self.fingerprint, progress)
+
     def use_onnx_queries(self, cache_dir: Path, progress: bool = False) -> bool:
         """Embed queries with ONNX Runtime from now on (exporting the model once into `cache_dir`).
         False, with a logged warning, when that is not possible here: queries then stay on torch."""
         try:
-            from index.query_onnx import OnnxQueryEncoder, ensure_query_onnx
+            from index.query_onnx import OnnxQueryEncoder
 
+            path = self.export_query_onnx(cache_dir, progress)
             model = self.model
-            path = ensure_query_onnx(model[0].auto_model, cache_dir, self.name, self.fingerprint, progress)
             self._query_encoder = OnnxQueryEncoder(path, model.tokenizer, self._prompt("query"),
                                                    max_length=model.max_seq_length)
             return True

@@ -1,9 +1,10 @@
 """Sentences of the indexed chunks and their vectors, for scoring evidence sentences at question time.
 
 `split_sentences` is the one sentence splitter of the project (evidence selection, citation checks and
-the index use it, so a sentence of a retrieved passage finds its vector by its text). The build embeds
-every distinct sentence of the chunks once (through the embedding cache); `SentenceVectors` looks
-them up by text and returns their similarity to a query vector.
+the index use it, so a sentence of a retrieved passage finds its vector by its text). The build takes
+each sentence's vector from its chunk's forward pass (late chunking, `embed_passages_with_spans`; a
+sentence in two overlapping chunks gets the mean); `SentenceVectors` looks them up by text and
+returns their similarity to a query vector.
 """
 
 from __future__ import annotations

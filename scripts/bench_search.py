@@ -50,7 +50,7 @@ def run(n: int, k: int, dev: Path, torch_threads: int | None = None) -> dict:
         t = time.perf_counter()
         retriever.search(q, k)
         times.append((time.perf_counter() - t) * 1000)
-    encoder = "onnxruntime" if getattr(retriever.embedder, "_query_encoder", None) is not None else "torch"
+    encoder = getattr(retriever.embedder, "query_backend", "torch")
     return {"queries": len(times), "k": k, "torch_threads": _torch_threads(), "query_encoder": encoder,
             "p50_ms": percentile(times, 50), "p95_ms": percentile(times, 95),
             "mean_ms": round(statistics.fmean(times), 1), "max_ms": round(max(times), 1)}

@@ -89,11 +89,8 @@ def cmd_setup(args: argparse.Namespace, settings: Settings) -> int:
         print(f"embedder klaar: {path}")
         if settings.query_onnx:
             from index.embedder import SentenceTransformerEmbedder
-            from index.query_onnx import ensure_query_onnx
 
-            e = SentenceTransformerEmbedder(path)
-            onnx = ensure_query_onnx(e.model[0].auto_model, settings.cache_dir / "models", e.name, e.fingerprint,
-                                     progress=True)
+            onnx = SentenceTransformerEmbedder(path).export_query_onnx(settings.cache_dir / "models", progress=True)
             print(f"zoekvraag-encoder klaar: {onnx}")
     if settings.generator == "llama-cpp":
         from service.generators import DEFAULT_GGUF

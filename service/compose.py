@@ -115,13 +115,14 @@ def check_answer(text: str, evidence: Evidence, min_support: float = 0.5, questi
     out, used = [], []
     text = normalize_marks(text)
     asked = content_terms(question)
+    sources = {n: _source(evidence, n) for n in range(1, len(evidence.sentences) + 1)}  # once, not per sentence
     for s, e in split_sentences(text.strip()):
         sentence = text[s:e].strip()
         body = _MARK.sub("", sentence).strip()
         if len(body) < 3 or (asked and _echoes(body, asked, question)):
             continue
         marks = [int(m) for m in _MARK.findall(sentence) if 1 <= int(m) <= len(evidence.sentences)]
-        scored = {n: support(body, _source(evidence, n)) for n in range(1, len(evidence.sentences) + 1)}
+        scored = {n: support(body, source) for n, source in sources.items()}
         good = [n for n in marks if scored[n] >= min_support]
         if not good:
             best = max(scored, key=scored.get, default=None)
