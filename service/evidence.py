@@ -123,11 +123,24 @@ def type_score(text: str, kind: str | None) -> float:
     return 1.0 if has_type(text, kind) else 0.0
 
 
+REPEAT_SHARE = 0.6  # a sentence with this share of its idf mass already said in the conversation repeats it
+REPEAT_PENALTY = 0.3
+
+
+def said_share(terms: set[str], said: frozenset[str], idf: IdfTable) -> float:
+    """Idf-weighted share of a sentence's terms that the conversation's answers already hold (0..1)."""
+    total = sum(idf(t) for t in terms)
+    return sum(idf(t) for t in terms if t in said) / total if total else 0.0
+
+
 def score_sentences(q: dict[str, float], kind: str | None, hits: list[Hit], idf: IdfTable,
                     rank_weight: float = 0.15, type_bonus: float = 0.15,
-                    similarity: Similarity | None = None, dense_weight: float = 3.0) -> list[Sentence]:
+                    similarity: Similarity | None = None, dense_weight: float = 3.0,
+                    said: frozenset[str] = frozenset()) -> list[Sentence]:
     """All sentences of `hits`, best first. With `similarity` (sentence texts -> cosine to the question)
-    a sentence loses `dense_weight` x its distance to the most similar sentence."""
+    a sentence loses `dense_weight` x its distance to the most similar sentence. With `said` (the terms
+    of the earlier answers in a conversation) a sentence that mostly repeats them loses REPEAT_PENALTY:
+    a follow-up asks for something new."""
     out: list[Sentence] = []
     for h_i, hit in enumerate(hits):
         spans = split_sentences(hit.text)
@@ -140,6 +153,8 @@ def score_sentences(q: dict[str, float], kind: str | None, hits: list[Hit], idf:
             score = own + 0.5 * (near - own) + rank_weight / (1 + h_i)
             score += type_bonus * type_score(text, kind)
             score *= 0.5 if e - s < _MIN_CHARS else 1.0
+            if said and said_share(term_sets[i], said, idf) >= REPEAT_SHARE:
+                score -= REPEAT_PENALTY
             out.append(Sentence(text, h_i, s, e, score))
     if similarity is not None and out:
         sims = similarity([x.text for x in out])
@@ -151,12 +166,12 @@ def score_sentences(q: dict[str, float], kind: str | None, hits: list[Hit], idf:
 
 def select_evidence(q: dict[str, float], kind: str | None, hits: list[Hit], idf: IdfTable,
                     max_sentences: int = 4, max_chars: int = 900, similarity: Similarity | None = None,
-                    ) -> list[Sentence]:
+                    said: frozenset[str] = frozenset()) -> list[Sentence]:
     """The best sentences (no near-duplicates), within a character budget, best first."""
     chosen: list[Sentence] = []
     seen: set[str] = set()
     used = 0
-    for sent in score_sentences(q, kind, hits, idf, similarity=similarity):
+    for sent in score_sentences(q, kind, hits, idf, similarity=similarity, said=said):
         key = re.sub(r"\W+", "", sent.text.lower())[:80]
         if key in seen or used + len(sent.text) > max_chars:
             continue

@@ -78,7 +78,8 @@ class Pipeline:
         yield StreamEvent("sources", {"hits": [_hit_dict(h) for h in hits]})
         t1 = time.perf_counter()
         kind = expected_type(question)
-        sentences = self._evidence(question, query, conversation, kind, hits)
+        said = frozenset(self.idf.terms(" ".join(t.content for t in history[-4:] if t.role == "assistant")))
+        sentences = self._evidence(question, query, conversation, kind, hits, said)
         decision = decide(question, kind, hits, sentences, self.idf, self.retriever.index.lexical.heads)
         timings["evidence"] = _ms(t1)
         if decision.refuse:
@@ -117,10 +118,10 @@ class Pipeline:
         return mode if self._factory else "extractive"
 
     def _evidence(self, question: str, query: str, conversation: str, kind: str | None, hits: list[Hit],
-                  ) -> list[Sentence]:
+                  said: frozenset[str] = frozenset()) -> list[Sentence]:
         weights = question_weights(question, self.idf, conversation)
         sentences = select_evidence(weights, kind, hits, self.idf, max_sentences=8, max_chars=2000,
-                                    similarity=self._similarity(query))
+                                    similarity=self._similarity(query), said=said)
         return _fit(sentences, max_sentences=self.evidence_sentences, max_chars=self.evidence_chars)
 
     def _similarity(self, query: str):

@@ -21,7 +21,8 @@ from service.compose import (
     normalize_marks,
     renumber,
 )
-from service.evidence import Sentence, expected_type, split_sentences, type_score
+from service.evidence import (IdfTable, Sentence, expected_type, question_weights, said_share, score_sentences,
+                              split_sentences, type_score)
 from service.generators import ScriptedGenerator
 from service.language import is_dutch
 from service.pipeline import Pipeline, standalone
@@ -203,6 +204,22 @@ def test_standalone_appends_the_previous_user_question() -> None:
     query, conversation = standalone(q, OSCE_HISTORY)
     assert query == f"{q} {OSCE_HISTORY[0].content}"
     assert conversation == f"{OSCE_HISTORY[0].content} {OSCE_HISTORY[1].content}"
+
+
+STAFF = "Nederland levert vier staffunctionarissen aan het hoofdkwartier in Sarajevo."
+MARINES = "Daarnaast volgt een compagnie mariniers van honderdvijftig militairen voor de missie in Sarajevo."
+
+
+def test_follow_up_evidence_prefers_a_new_sentence_over_repeating_the_last_answer() -> None:
+    hit = _hit(0, f"{STAFF} {MARINES}")
+    idf = IdfTable([hit.text, "De helikopters in Gao vlogen voor MINUSMA.", "Een missie in Libanon."])
+    q = question_weights("Welke militairen levert Nederland nog meer in Sarajevo?", idf)
+    said = frozenset(idf.terms("Nederland levert vier staffunctionarissen die op het hoofdkwartier in Sarajevo "
+                               "werken [1]."))
+    assert said_share(set(idf.terms(STAFF)), said, idf) == pytest.approx(1.0)
+    assert said_share(set(idf.terms(MARINES)), said, idf) < 0.3
+    assert [s.text for s in score_sentences(q, None, [hit], idf)] == [STAFF, MARINES]
+    assert [s.text for s in score_sentences(q, None, [hit], idf, said=said)] == [MARINES, STAFF]
 
 
 def test_follow_up_is_answered_only_thanks_to_history(extractive: Pipeline) -> None:
