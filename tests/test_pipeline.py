@@ -21,8 +21,16 @@ from service.compose import (
     normalize_marks,
     renumber,
 )
-from service.evidence import (IdfTable, Sentence, expected_type, question_weights, said_share, score_sentences,
-                              split_sentences, type_score)
+from service.evidence import (
+    IdfTable,
+    Sentence,
+    expected_type,
+    question_weights,
+    said_share,
+    score_sentences,
+    split_sentences,
+    type_score,
+)
 from service.generators import ScriptedGenerator
 from service.language import is_dutch
 from service.pipeline import Pipeline, standalone
