@@ -46,6 +46,10 @@ class IdfTable:
     def __call__(self, term: str) -> float:
         return self._idf.get(term, self._unknown)
 
+    def known(self, term: str) -> bool:
+        """Whether the stemmed `term` occurs in the indexed chunks."""
+        return term in self._idf
+
     def terms(self, text: str) -> list[str]:
         """The analyzed terms of `text`, as the lexical index sees them."""
         return analyze(text, self.heads)
@@ -82,11 +86,16 @@ def coverage(q: dict[str, float], terms: set[str], idf: IdfTable) -> float:
     return found / total
 
 
+_MONEY_WORD = r"(?:geld|euro|kost|kosten|kostte|kostten|gekost|bedrag|bedragen|uitgegeven|gestoken|geïnvesteerd|budget)"
+_MONEY_Q = re.compile(rf"\bhoeveel\b(?!.*\bprocent\b).*\b{_MONEY_WORD}\b"  # not "hoeveel procent … budget"
+                      r"|\bwat (?:kost|kostte|kostten)\b|\bwat heeft\b.*\bgekost\b|\bhoe ?duur\b|\bwelk bedrag\b"
+                      r"|\bhoe hoog (?:is|was|zijn|waren) (?:de|het) (?:kosten|budget|bedrag)", re.I)
 _NUM_Q = re.compile(r"\b(hoeveel|hoe ?lang|hoe groot|hoe vaak|aantal|percentage|welk bedrag)\b", re.I)
 _DATE_Q = re.compile(r"\b(wanneer|welk jaar|welke datum|sinds wanneer|tot wanneer|op welke dag)\b", re.I)
 _PLACE_Q = re.compile(r"\b(waar|welke (?:plaatsen|steden|plaats|stad|locaties?|regio'?s?|gebieden|landen)|welk land)\b",
                       re.I)
 _NAME_Q = re.compile(r"\b(wie|via wie)\b", re.I)
+_MONEY = re.compile(r"€|\$|\b(?:euro|eur|dollar|usd|miljoen|miljard)\b", re.I)
 _NUMBER = re.compile(r"\d|\b(een|twee|drie|vier|vijf|zes|zeven|acht|negen|tien|elf|twaalf|twintig|dertig|veertig|"
                      r"vijftig|honderd\w*|duizend\w*)\b", re.I)
 _DATE = re.compile(r"\b(19|20)\d\d\b|\b(januari|februari|maart|april|mei|juni|juli|augustus|september|"
@@ -98,7 +107,9 @@ _NAME_LIST = re.compile(rf"{_NAME}(?:, {_NAME})+,? (?:en|of) {_NAME}")  # Menaka
 
 
 def expected_type(question: str) -> str | None:
-    """'date', 'number', 'place' or 'name' when the question asks for one (checked in this order)."""
+    """'money', 'date', 'place', 'number' or 'name' when the question asks for one (checked in this order)."""
+    if _MONEY_Q.search(question):
+        return "money"
     if _DATE_Q.search(question):
         return "date"
     if _PLACE_Q.search(question):
@@ -112,7 +123,7 @@ def expected_type(question: str) -> str | None:
 
 def has_type(text: str, kind: str | None) -> bool:
     """Whether `text` holds something of the expected kind (a number, a date, a place, a proper name)."""
-    pattern = {"number": _NUMBER, "date": _DATE, "place": _PLACE, "name": _PROPER}.get(kind or "")
+    pattern = {"money": _MONEY, "number": _NUMBER, "date": _DATE, "place": _PLACE, "name": _PROPER}.get(kind or "")
     return bool(pattern and pattern.search(text))
 
 

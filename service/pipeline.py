@@ -80,7 +80,8 @@ class Pipeline:
         kind = expected_type(question)
         said = frozenset(self.idf.terms(" ".join(t.content for t in history[-4:] if t.role == "assistant")))
         sentences = self._evidence(question, query, conversation, kind, hits, said)
-        decision = decide(question, kind, hits, sentences, self.idf, self.retriever.index.lexical.heads)
+        decision = decide(question, kind, hits, sentences, self.idf, self.retriever.index.lexical.heads,
+                          conversation)
         timings["evidence"] = _ms(t1)
         if decision.refuse:
             answer = self._refusal(hits, query, mode, timings, t0, decision.reason)

@@ -3,7 +3,8 @@
 Signals, checked on the dev set (docs/answers.md): a name or code from the question that no retrieved
 passage mentions; an expected date or number absent from every retrieved sentence about a rarely
 mentioned acronym of the question (a mission such as UNMISS); the role asked for in "wie was de <rol>"
-absent from the evidence; and weak evidence overall. Does not look at the generated text.
+absent from the evidence; an amount of money asked for and none in the passages; and a question whose
+terms the passages mostly lack (off-topic). Does not look at the generated text.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from index.lexical import analyze, fold
-from service.evidence import IdfTable, Sentence, has_type, split_sentences
+from service.evidence import IdfTable, Sentence, coverage, has_type, question_weights, split_sentences
 from service.retrieval import Hit
 
 _ENTITY = re.compile(r"\b(?:[A-Z][A-Za-z]*[A-Z][A-Za-z]*|[A-Z]-?\d+|[A-Z][a-zà-ÿ]{2,})(?:-\d+)?\b")
@@ -38,7 +39,20 @@ def question_entities(question: str) -> list[str]:
             if fold(m.group()) not in _COMMON and m.start() not in firsts]
 
 
-def missing_entities(question: str, hits: list[Hit], heads: frozenset[str] = frozenset()) -> list[str]:
+def is_compound(word: str, idf: IdfTable) -> bool:
+    """'Kamermotie', 'Malimissie': two words the reports use (a linking s allowed), so not a name."""
+    w = fold(word)
+    for i in range(3, len(w) - 3):
+        pre, suf = w[:i], w[i:]
+        for p in {pre, pre[:-1] if pre.endswith("s") else pre}:
+            a, b = analyze(p), analyze(suf)
+            if len(a) == 1 and len(b) == 1 and idf.known(a[0]) and idf.known(b[0]):
+                return True
+    return False
+
+
+def missing_entities(question: str, hits: list[Hit], heads: frozenset[str] = frozenset(),
+                     idf: IdfTable | None = None) -> list[str]:
     """Question entities that none of the retrieved passages contains (compounds of known words, like
     'Kameroverleg', are not names and are skipped)."""
     haystack = re.sub(r"[^a-z0-9]", "", fold(" ".join(h.text for h in hits)))
@@ -46,7 +60,7 @@ def missing_entities(question: str, hits: list[Hit], heads: frozenset[str] = fro
     for e in question_entities(question):
         if re.sub(r"[^a-z0-9]", "", fold(e)) in haystack:
             continue
-        if e[1:].islower() and len(analyze(e, heads)) > len(analyze(e)):
+        if e[1:].islower() and (len(analyze(e, heads)) > len(analyze(e)) or (idf and is_compound(e, idf))):
             continue  # a Dutch compound of corpus words, not an unknown name
         out.append(e)
     return out
@@ -80,16 +94,31 @@ def type_missing(question: str, kind: str | None, hits: list[Hit], idf: IdfTable
     return bool(about) and not any(has_type(t, kind) for t in about)
 
 
+def passage_coverage(question: str, hits: list[Hit], idf: IdfTable, conversation: str = "") -> float:
+    """Idf-weighted share of the question's terms that the retrieved passages hold anywhere: an off-topic
+    question ("Wat is het recept voor appeltaart?") finds few. In a follow-up the conversation's terms
+    weigh as much as the question's together: an elliptic question names its subject only there."""
+    found = {t for h in hits for t in idf.terms(h.text)}
+    return coverage(question_weights(question, idf, conversation, history_share=1.0), found, idf)
+
+
+def money_missing(kind: str | None, hits: list[Hit]) -> bool:
+    """A question about an amount of money ('hoeveel heeft … gekost') and no amount in any passage."""
+    return kind == "money" and not any(has_type(h.text, "money") for h in hits)
+
+
 def decide(question: str, kind: str | None, hits: list[Hit], evidence: list[Sentence], idf: IdfTable,
-           heads: frozenset[str] = frozenset(), min_score: float = 0.3) -> Decision:
+           heads: frozenset[str] = frozenset(), conversation: str = "", min_coverage: float = 0.33) -> Decision:
     if not hits or not evidence:
         return Decision(True, "geen passages gevonden")
-    if missing := missing_entities(question, hits, heads):
+    if missing := missing_entities(question, hits, heads, idf):
         return Decision(True, f"niet gevonden in de rapporten: {', '.join(missing)}")
     if type_missing(question, kind, hits, idf):
         return Decision(True, f"geen {'datum' if kind == 'date' else 'aantal'} gevonden in de passages")
     if (role := role_missing(question, evidence[:4])) is not None:
         return Decision(True, f"'{role}' niet genoemd in de gevonden passages")
-    if evidence[0].score < min_score:
+    if money_missing(kind, hits):
+        return Decision(True, "geen bedrag gevonden in de passages")
+    if passage_coverage(question, hits, idf, conversation) < min_coverage:
         return Decision(True, "te weinig overeenkomst met de gevonden passages")
     return Decision(False)
