@@ -107,11 +107,12 @@ def support(sentence: str, source: str) -> float:
     return len(terms & content_terms(source)) / len(terms) if terms else 0.0
 
 
-def check_answer(text: str, evidence: Evidence, min_support: float = 0.5, question: str = "",
+def check_answer(text: str, evidence: Evidence, min_support: float = 0.5, question: str = "", topic: str = "",
                  ) -> tuple[str, list[int]]:
     """Keep the answer sentences that a valid [n] supports (repairing missing or wrong numbers from
     the best-supporting evidence); returns the checked text and the citation numbers used.
-    A sentence that only restates `question` is dropped: it would pass as supported but says nothing."""
+    A sentence that only restates `question` is dropped: it would pass as supported but says nothing.
+    `topic` (the question with the conversation's last one) names what the answer will be read as about."""
     out, used = [], []
     text = normalize_marks(text)
     asked = content_terms(question)
@@ -129,9 +130,28 @@ def check_answer(text: str, evidence: Evidence, min_support: float = 0.5, questi
             if best is None or scored[best] < min_support:
                 continue  # unsupported: dropped
             good = [best]
+        source = evidence.sentences[good[0] - 1].text
+        if _drops_name(body, source, topic or question):
+            body = _sentence_end(source)  # "De bijdrage is uitgebreid" for "De bijdrage aan EMASoH …": quote it
         out.append(_place_marks(body, good))
         used.extend(n for n in good if n not in used)
     return " ".join(out), used
+
+
+_ACRO = re.compile(r"\b[A-Z][A-Za-z0-9]*[A-Z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)?\b")
+
+
+def _codes(text: str) -> set[str]:
+    return {m for m in _ACRO.findall(text) if len(re.sub(r"[^A-Za-z]", "", m)) >= 3}
+
+
+def _drops_name(sentence: str, source: str, topic: str) -> bool:
+    """The sentence leaves out a mission or unit code of the evidence it cites (EMASoH) while the question
+    is about another one (EUFOR): the small model turns "de bijdrage aan EMASoH werd uitgebreid" into
+    "de bijdrage werd uitgebreid", which then reads as a claim about the mission asked about."""
+    asked = _codes(topic)
+    dropped = {n for n in _codes(source) if n not in sentence and n not in topic}
+    return bool(dropped and asked - _codes(source))
 
 
 _POLARITY = re.compile(r"^\W*(?:ja|nee)\b|\b(?:niet|geen|nooit|noch)\b", re.IGNORECASE)
