@@ -94,6 +94,10 @@ _NUM_Q = re.compile(r"\b(hoeveel|hoe ?lang|hoe groot|hoe vaak|aantal|percentage|
 _DATE_Q = re.compile(r"\b(wanneer|welk jaar|welke datum|sinds wanneer|tot wanneer|op welke dag)\b", re.I)
 _PLACE_Q = re.compile(r"\b(waar|welke (?:plaatsen|steden|plaats|stad|locaties?|regio'?s?|gebieden|landen)|welk land)\b",
                       re.I)
+# "waar" asks a place when it opens the question or a coordinated clause ("…, en waar zaten ze?"), not in
+# a relative clause ("missies waar het mensen naartoe stuurt") nor with a preposition ("waar … op letten")
+_WAAR_Q = re.compile(r"(?:^|[,;:]\s*|\b(?:en|of)\s+)[Ww]aar\b"
+                     r"(?!.*\s(?:op|aan|over|mee|naar|naartoe|voor|door|toe|om|tegen|bij|uit|van|in|onder)\s+(?:[a-z]\w*\s+)?[a-z]\w*(?:en|d|t|de|te)\s*\?*\s*$)")
 _NAME_Q = re.compile(r"\b(wie|via wie)\b", re.I)
 _MONEY = re.compile(r"€|\$|\b(?:euro|eur|dollar|usd|miljoen|miljard)\b", re.I)
 _NUMBER = re.compile(r"\d|\b(een|twee|drie|vier|vijf|zes|zeven|acht|negen|tien|elf|twaalf|twintig|dertig|veertig|"
@@ -112,7 +116,7 @@ def expected_type(question: str) -> str | None:
         return "money"
     if _DATE_Q.search(question):
         return "date"
-    if _PLACE_Q.search(question):
+    if (m := _PLACE_Q.search(question)) and not (m.group().lower() == "waar" and not _WAAR_Q.search(question)):
         return "place"
     if _NUM_Q.search(question):
         return "number"

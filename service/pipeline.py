@@ -146,7 +146,7 @@ class Pipeline:
         except GeneratorError:
             raw = ""  # the model failed: the extractive answer stands in
         timings["generate"] = _ms(t)
-        text, _ = check_answer(raw, evidence, question=question)
+        text, _ = check_answer(raw, evidence, question=question, topic=f"{question} {prev}")
         if not text or is_dutch(text) is False:
             return extractive, self._count_tokens(messages)
         return complete(text, evidence), self._count_tokens(messages)

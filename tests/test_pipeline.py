@@ -168,6 +168,22 @@ def test_check_answer_drops_sentences_that_only_restate_the_question(evidence: E
     assert check_answer(reply, evidence)[0].startswith(reply.split(" [")[0])  # without the question: kept
 
 
+EMASOH = "In de periode januari tot en met juni 2023 is de Nederlandse bijdrage aan EMASoH tijdelijk uitgebreid."
+
+
+@pytest.mark.parametrize("topic, expected", [
+    ("Welke uitbreiding is gepland? Wat doet Nederland in EUFOR Althea?", f"{EMASOH[:-1]} [1]."),  # quoted
+    ("Welke uitbreiding is gepland? Wat doet Nederland in de Straat van Hormuz?",
+     "De Nederlandse bijdrage is in 2023 tijdelijk uitgebreid [1]."),  # no other mission asked: kept
+    ("Hoe werd de bijdrage aan EMASoH in 2023 uitgebreid? Wat doet Nederland in EUFOR Althea?",
+     "De Nederlandse bijdrage is in 2023 tijdelijk uitgebreid [1]."),  # the question names it
+])
+def test_a_sentence_dropping_the_cited_mission_is_replaced_by_the_quote(topic: str, expected: str) -> None:
+    ev = Evidence((Sentence(EMASOH, 0, 0, len(EMASOH), 1.0),), (_hit(0, EMASOH),))
+    reply = "De Nederlandse bijdrage is in 2023 tijdelijk uitgebreid [1]."
+    assert check_answer(reply, ev, question=topic.split("?")[0] + "?", topic=topic)[0] == expected
+
+
 def test_check_answer_keeps_supported_english(evidence: Evidence) -> None:
     """Support is lexical, so a copied-names English sentence passes: the pipeline's Dutch guard must catch it."""
     text, _ = check_answer(ENGLISH_REPLY, evidence)
@@ -403,6 +419,11 @@ def test_split_sentences(text: str, expected: list[str]) -> None:
     ("Welk land coördineerde het Multinational Rotational Concept?", "place"),
     ("Naar welke plaatsen maakte de SOLTG expedities?", "place"),
     ("Waar waren de stafofficieren gestationeerd?", "place"),
+    ("Waar was het hoofdkwartier in Bamako gevestigd?", "place"),
+    ("En waar wil het kabinet bij die bijdragen voortaan scherper op letten?", None),  # waar ... op: what
+    ("Waar werden de helikopters vooral voor ingezet?", None),
+    ("Waarom doet Nederland mee aan missies waar het maar een handvol mensen naartoe stuurt?", None),  # relative
+    ("In welke steden werkten ze, en waar zaten ze in 2022?", "place"),
     ("Waarom levert Nederland kleinere bijdragen?", None),
 ])
 def test_expected_type(question: str, kind: str | None) -> None:
