@@ -89,6 +89,7 @@ def coverage(q: dict[str, float], terms: set[str], idf: IdfTable) -> float:
 _MONEY_WORD = r"(?:geld|euro|kost|kosten|kostte|kostten|gekost|bedrag|bedragen|uitgegeven|gestoken|geïnvesteerd|budget)"
 _MONEY_Q = re.compile(rf"\bhoeveel\b(?!.*\bprocent\b).*\b{_MONEY_WORD}\b"  # not "hoeveel procent … budget"
                       r"|\bwat (?:kost|kostte|kostten)\b|\bwat heeft\b.*\bgekost\b|\bhoe ?duur\b|\bwelk bedrag\b"
+                      r"|\bwat\b[^?]*\bbetal(?:en|t|de|den)\b"
                       r"|\bhoe hoog (?:is|was|zijn|waren) (?:de|het) (?:kosten|budget|bedrag)", re.I)
 _NUM_Q = re.compile(r"\b(hoeveel|hoe ?lang|hoe groot|hoe vaak|aantal|percentage|welk bedrag)\b", re.I)
 _DATE_Q = re.compile(r"\b(wanneer|welk jaar|welke datum|sinds wanneer|tot wanneer|op welke dag)\b", re.I)

@@ -51,14 +51,24 @@ def is_compound(word: str, idf: IdfTable) -> bool:
     return False
 
 
+_DEMONYM = re.compile(r"[A-Z][a-zà-ÿ]{2,}(?:se|sche)")  # Noorse, Amerikaanse, Belgische: not the unknown name
+
+
+def squash_text(text: str) -> str:
+    """Lowercased, accents folded, only letters and digits: how names are looked up."""
+    return re.sub(r"[^a-z0-9]", "", fold(text))
+
+
 def missing_entities(question: str, hits: list[Hit], heads: frozenset[str] = frozenset(),
-                     idf: IdfTable | None = None) -> list[str]:
-    """Question entities that none of the retrieved passages contains (compounds of known words, like
-    'Kameroverleg', are not names and are skipped)."""
-    haystack = re.sub(r"[^a-z0-9]", "", fold(" ".join(h.text for h in hits)))
+                     idf: IdfTable | None = None, corpus: str = "") -> list[str]:
+    """Question entities that neither the retrieved passages nor (when given, squashed) the whole corpus
+    contain: 'Mali' is known even when the passages about ASIFU do not say it. Compounds of known words
+    ('Kameroverleg') and adjectives of nationality ('Noorse') are not names and are skipped."""
+    haystack = squash_text(" ".join(h.text for h in hits))
     out = []
     for e in question_entities(question):
-        if re.sub(r"[^a-z0-9]", "", fold(e)) in haystack:
+        key = squash_text(e)
+        if key in haystack or (corpus and key in corpus) or _DEMONYM.fullmatch(e):
             continue
         if e[1:].islower() and (len(analyze(e, heads)) > len(analyze(e)) or (idf and is_compound(e, idf))):
             continue  # a Dutch compound of corpus words, not an unknown name
@@ -94,12 +104,22 @@ def type_missing(question: str, kind: str | None, hits: list[Hit], idf: IdfTable
     return bool(about) and not any(has_type(t, kind) for t in about)
 
 
+# Words of spoken questions that carry no topic and that formal reports rarely use ("Waarom doet Nederland
+# eigenlijk mee aan missies waar het maar een handvol mensen naartoe stuurt?"): left out of coverage.
+_CHATTER = frozenset(t for w in (
+    "doen doet deed deden gaan gaat ging gingen komen komt kwam kwamen krijgen krijgt kreeg kregen zitten zit "
+    "zat zaten staan staat stond stonden sturen stuurt stuurde stuurden zeggen zegt zei maken maakt maakte "
+    "eigenlijk precies ongeveer echt naartoe heen ergens iemand iets alles "
+    "inmiddels tegenwoordig nou toch dus mee daar hier er").split() for t in analyze(w))
+
+
 def passage_coverage(question: str, hits: list[Hit], idf: IdfTable, conversation: str = "") -> float:
     """Idf-weighted share of the question's terms that the retrieved passages hold anywhere: an off-topic
     question ("Wat is het recept voor appeltaart?") finds few. In a follow-up the conversation's terms
     weigh as much as the question's together: an elliptic question names its subject only there."""
     found = {t for h in hits for t in idf.terms(h.text)}
-    return coverage(question_weights(question, idf, conversation, history_share=1.0), found, idf)
+    weights = question_weights(question.replace("-", " "), idf, conversation, history_share=1.0)
+    return coverage({t: w for t, w in weights.items() if t not in _CHATTER}, found, idf)
 
 
 def money_missing(kind: str | None, hits: list[Hit]) -> bool:
@@ -108,10 +128,12 @@ def money_missing(kind: str | None, hits: list[Hit]) -> bool:
 
 
 def decide(question: str, kind: str | None, hits: list[Hit], evidence: list[Sentence], idf: IdfTable,
-           heads: frozenset[str] = frozenset(), conversation: str = "", min_coverage: float = 0.33) -> Decision:
+           heads: frozenset[str] = frozenset(), conversation: str = "", min_coverage: float = 0.33,
+           corpus: str = "") -> Decision:
+    """`corpus`: all indexed text, squashed (`squash_text`), to look names up beyond the passages."""
     if not hits or not evidence:
         return Decision(True, "geen passages gevonden")
-    if missing := missing_entities(question, hits, heads, idf):
+    if missing := missing_entities(question, hits, heads, idf, corpus):
         return Decision(True, f"niet gevonden in de rapporten: {', '.join(missing)}")
     if type_missing(question, kind, hits, idf):
         return Decision(True, f"geen {'datum' if kind == 'date' else 'aantal'} gevonden in de passages")

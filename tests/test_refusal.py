@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from service.evidence import IdfTable, Sentence, expected_type
-from service.refusal import decide, is_compound, missing_entities, money_missing, passage_coverage, role_missing
+from service.refusal import (
+    decide,
+    is_compound,
+    missing_entities,
+    money_missing,
+    passage_coverage,
+    role_missing,
+    squash_text,
+)
 from service.retrieval import Hit
 
 C130 = ("Het C-130 detachement vloog voor MINUSMA vanuit Bamako. De kosten per vlieguur van de C-130 waren hoog. "
@@ -28,6 +36,7 @@ def _evidence(text: str, score: float = 0.8) -> list[Sentence]:
     ("Hoeveel geld heeft Nederland in het MINUSMA Trust Fund gestoken?", "money"),
     ("Wat kostte een vlieguur van de C-130?", "money"),
     ("Hoe duur was de inzet?", "money"),
+    ("Wat moet een rederij betalen voor een Vessel Protection Detachment?", "money"),
     ("Hoeveel procent daalden de budgetten voor vredesmissies?", "number"),  # a share, not an amount
     ("Waarom waren de kosten per vlieguur hoog?", None),
 ])
@@ -52,6 +61,23 @@ def test_compounds_of_report_words_are_not_unknown_names() -> None:
     question = "Door welke Kamermotie voerde IOB de evaluatie uit, en speelde Darfur een rol?"
     assert missing_entities(question, _hits(C130), idf=IDF) == ["Darfur"]
     assert missing_entities(question, _hits(C130)) == ["Kamermotie", "Darfur"]  # without the vocabulary
+
+
+def test_names_are_looked_up_in_the_whole_corpus_and_nationality_adjectives_are_not_names() -> None:
+    question = "Vloog het C-130 detachement ook naar Gao, zoals het Noorse toestel?"
+    assert missing_entities(question, _hits(C130), idf=IDF) == ["Gao"]  # not in the passage; Noorse skipped
+    assert missing_entities(question, _hits(C130), idf=IDF, corpus=squash_text(" ".join(OTHER))) == []
+    assert missing_entities("Vloog het detachement naar Darfur?", _hits(C130), idf=IDF,
+                            corpus=squash_text(" ".join(OTHER))) == ["Darfur"]
+
+
+def test_spoken_filler_words_do_not_count_against_coverage() -> None:
+    hits = _hits(C130)
+    plain = passage_coverage("Waarom vloog het C-130 detachement voor MINUSMA?", hits, IDF)
+    spoken = passage_coverage("Waarom doet het C-130 detachement eigenlijk mee aan MINUSMA, wat gaat het daar doen?",
+                              hits, IDF)
+    assert plain == pytest.approx(1.0) and spoken == pytest.approx(1.0)
+    assert passage_coverage("Waarom vloog het C-130 detachement voor MINUSMA naar Darfur?", hits, IDF) < 0.8
 
 
 def test_an_off_topic_question_finds_few_of_its_terms_in_the_passages() -> None:
