@@ -4,6 +4,8 @@ Also the small text helpers it relies on (sentence splitting, expected answer ty
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from index.build import BuildConfig
@@ -12,6 +14,7 @@ from index.errors import GeneratorError, VraagbaakError
 from index.store import load_index
 from service.answers import REFUSAL, Answer, StreamEvent, Turn
 from service.compose import (
+    MAX_ANSWER_WORDS,
     SYSTEM_PROMPT,
     Evidence,
     check_answer,
@@ -121,6 +124,21 @@ def test_normalize_marks(raw: str, expected: str) -> None:
 
 def test_evidence_fixture_has_three_numbered_sentences(evidence: Evidence) -> None:
     assert [s.text[:12] for s in evidence.sentences] == ["De inzet von", "Het C-130 de", "In totaal we"]
+
+
+FIVE = ("Het detachement vloog vanuit Bamako. Noorwegen coördineerde de rotatie. Portugal volgde in 2022. "
+        "De kostprijs per vlieguur was hoog. Rusttijden beperkten de inzet.")
+
+
+def test_complete_adds_every_uncovered_evidence_sentence_within_the_word_budget() -> None:
+    hit = _hit(0, FIVE)
+    ev = Evidence(tuple(Sentence(FIVE[s:e], 0, s, e, 1.0 - 0.1 * n)
+                        for n, (s, e) in enumerate(split_sentences(FIVE))), (hit,))
+    assert len(ev.sentences) == 5
+    done = complete("Het detachement vloog vanuit Bamako [1].", ev)
+    assert [int(n) for n in re.findall(r"\[(\d+)\]", done)] == [1, 2, 3, 4, 5]  # all four others added
+    long = " ".join(["woord"] * (MAX_ANSWER_WORDS - 2)) + " [1]."
+    assert complete(long, ev) == long  # no room left for any of them
 
 
 def test_out_of_range_marker_is_replaced_by_the_supporting_one(evidence: Evidence) -> None:
