@@ -124,29 +124,40 @@ class Retriever:
         out[ids[0][valid]] = scores[0][valid]
         return out
 
-    def rank(self, query: str, filters: Filters | None = None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """Rows ordered by fused score (filtered), and each retriever's top-`depth` rows."""
+    def rank(self, query: str, filters: Filters | None = None, also: str | None = None,
+             ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Rows ordered by fused score (filtered), and each retriever's top-`depth` rows. With `also`,
+        that query's dense and BM25 rankings are fused in at the same weights."""
         p = self.params
-        dense, lexical = self.dense_scores(query), self.index.lexical.scores(query)
         mask = self._mask(filters or Filters())
-        if mask is not None:
-            dense, lexical = np.where(mask, dense, -np.inf), np.where(mask, lexical, -np.inf)
-        tops = {"dense": np.argsort(-dense, kind="stable")[:p.depth],
-                "bm25": np.argsort(-lexical, kind="stable")[:p.depth]}
-        tops["bm25"] = tops["bm25"][lexical[tops["bm25"]] > 0]
-        if mask is not None:
-            tops = {name: rows[mask[rows]] for name, rows in tops.items()}
-        fused = rrf([(tops["dense"], p.dense_weight), (tops["bm25"], p.lexical_weight)], len(dense), p.rrf_k)
+        lists = []
+        for text in (query, also) if also else (query,):
+            dense, lexical = self.dense_scores(text), self.index.lexical.scores(text)
+            if mask is not None:
+                dense, lexical = np.where(mask, dense, -np.inf), np.where(mask, lexical, -np.inf)
+            top_dense = np.argsort(-dense, kind="stable")[:p.depth]
+            top_bm25 = np.argsort(-lexical, kind="stable")[:p.depth]
+            top_bm25 = top_bm25[lexical[top_bm25] > 0]
+            if mask is not None:
+                top_dense, top_bm25 = top_dense[mask[top_dense]], top_bm25[mask[top_bm25]]
+            lists += [(top_dense, p.dense_weight), (top_bm25, p.lexical_weight)]
+        tops = {"dense": lists[0][0], "bm25": lists[1][0]}
+        if also:  # rows either query found (unordered): what `search` reports as found_by
+            tops = {"dense": np.union1d(lists[0][0], lists[2][0]), "bm25": np.union1d(lists[1][0], lists[3][0])}
+        fused = rrf(lists, len(self.index.chunks), p.rrf_k)
         order = np.argsort(-fused, kind="stable")
         return order[fused[order] > 0], {**tops, "fused": fused}
 
-    def search(self, query: str, k: int = 10, filters: Filters | dict | None = None) -> list[Hit]:
+    def search(self, query: str, k: int = 10, filters: Filters | dict | None = None,
+               also: str | None = None) -> list[Hit]:
+        """The k best passages for `query`; `also` is a second query fused in (a follow-up's own words
+        next to the question with its context)."""
         query = validate_query(query)
         if not 1 <= k <= 100:
             raise VraagbaakError(f"k moet tussen 1 en 100 liggen, niet {k}")
         if not isinstance(filters, Filters):
             filters = Filters.from_dict(filters)
-        order, tops = self.rank(query, filters)
+        order, tops = self.rank(query, filters, also)
         members = {name: set(rows.tolist()) for name, rows in tops.items() if name != "fused"}
         hits: list[Hit] = []
         limit = self.params.merge_chars

@@ -68,6 +68,18 @@ def test_distinctive_words_rank_their_document_first(retriever: Retriever, query
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
 
 
+def test_a_second_query_is_fused_in(retriever: Retriever) -> None:
+    """A follow-up searches with the question plus its context and with its own words: both tops come."""
+    interviews, rotation = "semigestructureerde diepte-interviews", "Noorwegen Multinational Rotational Concept"
+    alone = retriever.search(interviews, k=2)
+    assert alone[0].doc_id == "iob-minusma"
+    assert all(h.doc_id != "c130-beleidsreactie" for h in alone)
+    fused = retriever.search(interviews, k=2, also=rotation)
+    assert {h.doc_id for h in fused} == {"iob-minusma", "c130-beleidsreactie"}
+    assert "Noorwegen" in next(h.text for h in fused if h.doc_id == "c130-beleidsreactie")
+    assert retriever.search(interviews, k=2, also=None) == alone
+
+
 def test_k_limits_the_number_of_hits(retriever: Retriever) -> None:
     assert len(retriever.search("missies", k=1)) == 1
     assert 1 < len(retriever.search("missies", k=4)) <= 4
