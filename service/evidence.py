@@ -91,7 +91,7 @@ _MONEY_Q = re.compile(rf"\bhoeveel\b(?!.*\bprocent\b).*\b{_MONEY_WORD}\b"  # not
                       r"|\bwat (?:kost|kostte|kostten)\b|\bwat heeft\b.*\bgekost\b|\bhoe ?duur\b|\bwelk bedrag\b"
                       r"|\bwat\b[^?]*\bbetal(?:en|t|de|den)\b"
                       r"|\bhoe hoog (?:is|was|zijn|waren) (?:de|het) (?:kosten|budget|bedrag)", re.I)
-_NUM_Q = re.compile(r"\b(hoeveel|hoe ?lang|hoe groot|hoe vaak|aantal|percentage|welk bedrag)\b", re.I)
+_NUM_Q = re.compile(r"\b(hoeveel|hoe ?lang|hoe groot|hoe vaak|aantal|percentage)\b", re.I)  # after money
 _DATE_Q = re.compile(r"\b(wanneer|welk jaar|welke datum|sinds wanneer|tot wanneer|op welke dag)\b", re.I)
 _PLACE_Q = re.compile(r"\b(waar|welke (?:plaatsen|steden|plaats|stad|locaties?|regio'?s?|gebieden|landen)|welk land)\b",
                       re.I)
@@ -117,7 +117,7 @@ def expected_type(question: str) -> str | None:
         return "money"
     if _DATE_Q.search(question):
         return "date"
-    if (m := _PLACE_Q.search(question)) and not (m.group().lower() == "waar" and not _WAAR_Q.search(question)):
+    if (m := _PLACE_Q.search(question)) and (m.group().lower() != "waar" or _WAAR_Q.search(question)):
         return "place"
     if _NUM_Q.search(question):
         return "number"

@@ -64,11 +64,15 @@ def missing_entities(question: str, hits: list[Hit], heads: frozenset[str] = fro
     """Question entities that neither the retrieved passages nor (when given, squashed) the whole corpus
     contain: 'Mali' is known even when the passages about ASIFU do not say it. Compounds of known words
     ('Kameroverleg') and adjectives of nationality ('Noorse') are not names and are skipped."""
-    haystack = squash_text(" ".join(h.text for h in hits))
+    haystack = None  # the passages, squashed; built only for a name the corpus check did not settle
     out = []
     for e in question_entities(question):
         key = squash_text(e)
-        if key in haystack or (corpus and key in corpus) or _DEMONYM.fullmatch(e):
+        if _DEMONYM.fullmatch(e) or (corpus and key in corpus):
+            continue
+        if haystack is None:
+            haystack = squash_text(" ".join(h.text for h in hits))
+        if key in haystack:
             continue
         if e[1:].islower() and (len(analyze(e, heads)) > len(analyze(e)) or (idf and is_compound(e, idf))):
             continue  # a Dutch compound of corpus words, not an unknown name
