@@ -27,10 +27,12 @@ from service.compose import (
 from service.evidence import (
     IdfTable,
     Sentence,
+    continuation,
     expected_type,
     question_weights,
     said_share,
     score_sentences,
+    select_evidence,
     split_sentences,
     type_score,
 )
@@ -264,6 +266,38 @@ def test_follow_up_evidence_prefers_a_new_sentence_over_repeating_the_last_answe
     assert [s.text for s in score_sentences(q, None, [hit], idf, said=said)] == [MARINES, STAFF]
 
 
+ANNOUNCE = "Daarnaast zal Nederland een aanvullende militaire bijdrage leveren aan EUFOR Althea."
+DETAIL = "Deze bijdrage betreft de inzet van een compagnie mariniers van honderdvijftig militairen."
+OTHER = ("Nederland zal ook een aanvullende bijdrage leveren aan EMASoH met een onderofficier. "
+         "Deze persoon werkt op het hoofdkwartier van de missie in Abu Dhabi.")
+
+
+def test_a_chosen_sentence_brings_the_sentence_that_continues_it() -> None:
+    hits = [_hit(0, OTHER), _hit(1, f"{ANNOUNCE} {DETAIL}")]
+    idf = IdfTable([h.text for h in hits] + ["De helikopters in Gao vlogen voor MINUSMA."])
+    q = question_weights("Welke aanvullende bijdrage zal Nederland leveren aan EUFOR Althea?", idf)
+    ranked = [s.text for s in score_sentences(q, "plan", hits, idf)]
+    assert ranked.index(DETAIL) >= 2  # on its own the detail scores below the EMASoH sentence
+    chosen = select_evidence(q, "plan", hits, idf, max_sentences=2, max_chars=2000)
+    assert [s.text for s in chosen] == [ANNOUNCE, DETAIL]
+    assert chosen[1].score == chosen[0].score and chosen[1].hit == 1
+    # "Deze persoon" names nothing of the sentence before ("onderofficier"): not taken as its continuation
+    assert continuation(score_sentences(q, None, [hits[0]], idf)[0], OTHER, idf) is None
+
+
+def test_a_continuation_that_repeats_the_last_answer_is_not_brought_along() -> None:
+    third = "Ook de bijdrage aan de missie in Libanon zal Nederland voortzetten met twee officieren."
+    hits = [_hit(0, f"{ANNOUNCE} {DETAIL}"), _hit(1, third)]
+    idf = IdfTable([h.text for h in hits] + ["De helikopters in Gao vlogen voor MINUSMA."])
+    q = question_weights("Welke aanvullende bijdrage zal Nederland leveren?", idf)
+    said = frozenset(idf.terms("Het gaat om de inzet van een compagnie mariniers met honderdvijftig militairen [1]."))
+    assert said_share(set(idf.terms(DETAIL)), said, idf) >= 0.6
+    chosen = select_evidence(q, "plan", hits, idf, max_sentences=2, max_chars=2000, said=said)
+    assert [s.text for s in chosen] == [ANNOUNCE, third]
+    chosen = select_evidence(q, "plan", hits, idf, max_sentences=2, max_chars=2000)
+    assert [s.text for s in chosen] == [ANNOUNCE, DETAIL]
+
+
 def test_follow_up_is_answered_only_thanks_to_history(extractive: Pipeline) -> None:
     q = "In welke hoedanigheid doen ze daar mee?"
     assert extractive.ask(q).refused is True
@@ -443,6 +477,11 @@ def test_split_sentences(text: str, expected: list[str]) -> None:
     ("Waarom doet Nederland mee aan missies waar het maar een handvol mensen naartoe stuurt?", None),  # relative
     ("In welke steden werkten ze, en waar zaten ze in 2022?", "place"),
     ("Waarom levert Nederland kleinere bijdragen?", None),
+    ("En welke uitbreiding van die bijdrage staat er nog gepland?", "plan"),
+    ("Wat is het kabinet van plan met kleine missiebijdragen?", "plan"),
+    ("Wat gaat Nederland daar nog extra leveren?", "plan"),
+    ("Hoeveel militairen gaat Nederland sturen?", "number"),  # a number is the more precise ask
+    ("Welke taken had de planningscel in Tunis?", None),
 ])
 def test_expected_type(question: str, kind: str | None) -> None:
     assert expected_type(question) == kind
@@ -456,6 +495,10 @@ def test_expected_type(question: str, kind: str | None) -> None:
     ("Dertig politiemensen.", "number", 1.0),
     ("Geen getal hier.", "number", 0.0),
     ("Wat dan ook.", None, 0.0),
+    ("Nederland zal vanaf juni een compagnie mariniers leveren.", "plan", 2.0),
+    ("Het kabinet is voornemens kleinere bijdragen te blijven leveren.", "plan", 2.0),
+    ("Nederland zou vanaf begin 2021 met twee militairen deelnemen.", "plan", 2.0),  # a plan, told later
+    ("De functionaris hield zich bezig met de planning van oefeningen.", "plan", 0.0),  # the past
 ])
 def test_type_score(text: str, kind: str | None, score: float) -> None:
     assert type_score(text, kind) == score
