@@ -98,8 +98,9 @@ def test_onnx_query_vectors_match_torch(pipeline: Pipeline, dev: dict[str, dict]
     assert (onnx * torch_vecs).sum(axis=1).min() > 0.9999
 
 
-# d022 (a follow-up) and d023 need a sentence that the page's footnotes interrupt
-@pytest.mark.parametrize("item_id", ["d017", "d025", "d022", "d023"])
+# d022 (a follow-up) and d023 need a sentence that the page's footnotes interrupt; d019 (a follow-up
+# about a planned extension) needs the plan type and the continuation sentence "Deze bijdrage betreft …"
+@pytest.mark.parametrize("item_id", ["d017", "d025", "d022", "d023", "d019"])
 def test_extractive_answer_holds_a_key_fact(pipeline: Pipeline, dev: dict[str, dict], item_id: str) -> None:
     item = dev[item_id]
     answer = pipeline.ask(item["question"], item.get("history", []), mode="extractive")
