@@ -110,11 +110,14 @@ def support(sentence: str, source: str) -> float:
 
 
 def check_answer(text: str, evidence: Evidence, min_support: float = 0.5, question: str = "", topic: str = "",
-                 ) -> tuple[str, list[int]]:
+                 previous: str = "") -> tuple[str, list[int]]:
     """Keep the answer sentences that a valid [n] supports (repairing missing or wrong numbers from
     the best-supporting evidence); returns the checked text and the citation numbers used.
     A sentence that only restates `question` is dropped: it would pass as supported but says nothing.
-    `topic` (the question with the conversation's last one) names what the answer will be read as about."""
+    `topic` (the question with the conversation's last one) names what the answer will be read as about;
+    a sentence that copies a run of words from `previous` (that earlier question, shown in the prompt)
+    which its source lacks is replaced by the quote: "Nederland sinds januari 2023 in EUFOR Althea in
+    Bosnië een aanvullende militaire bijdrage leverde …" (generated dev d019) is not Dutch."""
     out, used = [], []
     text = normalize_marks(text)
     asked = content_terms(question)
@@ -133,7 +136,7 @@ def check_answer(text: str, evidence: Evidence, min_support: float = 0.5, questi
                 continue  # unsupported: dropped
             good = [best]
         source = evidence.sentences[good[0] - 1].text
-        if _drops_name(body, source, topic or question):
+        if _drops_name(body, source, topic or question) or _copies(body, previous, source):
             body = _sentence_end(source)  # "De bijdrage is uitgebreid" for "De bijdrage aan EMASoH …": quote it
         out.append(_place_marks(body, good))
         used.extend(n for n in good if n not in used)
@@ -154,6 +157,14 @@ def _drops_name(sentence: str, source: str, topic: str) -> bool:
     asked = _codes(topic)
     dropped = {n for n in _codes(source) if n not in sentence and n not in topic}
     return bool(dropped and asked - _codes(source))
+
+
+def _copies(sentence: str, previous: str, source: str, n: int = 6) -> bool:
+    """The sentence holds a run of `n` words of `previous` that `source` does not hold."""
+    words = re.findall(r"\w+", previous.lower())
+    runs = {" ".join(words[i:i + n]) for i in range(len(words) - n + 1)}
+    said, src = " ".join(re.findall(r"\w+", sentence.lower())), " ".join(re.findall(r"\w+", source.lower()))
+    return any(r in said and r not in src for r in runs)
 
 
 _POLARITY = re.compile(r"^\W*(?:ja|nee)\b|\b(?:niet|geen|nooit|noch)\b", re.IGNORECASE)

@@ -152,7 +152,7 @@ class Pipeline:
         except GeneratorError:
             raw = ""  # the model failed: the extractive answer stands in
         timings["generate"] = _ms(t)
-        text, _ = check_answer(raw, evidence, question=question, topic=f"{question} {prev}")
+        text, _ = check_answer(raw, evidence, question=question, topic=f"{question} {prev}", previous=prev)
         if not text or is_dutch(text) is False:
             return extractive, self._count_tokens(messages)
         return complete(text, evidence), self._count_tokens(messages)
