@@ -22,7 +22,7 @@ from index.sentences import sentence_key, split_sentences
 
 SPANS_KEY = "sentence-spans-v1\x00"  # cache key prefix of a chunk's sentence vectors
 
-PIPELINE_VERSION = 3  # bump when cleaning or chunking logic changes the chunks
+PIPELINE_VERSION = 4  # bump when cleaning or chunking logic changes the chunks
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@
 Using evidence from the document itself and a few built-in Dutch rules it repairs:
 
 * page footers (``Pagina 16 van 26``) and form feeds, which become the page map;
+* photo credits (``� FOTO BEELDBANK NIMH``), which otherwise end up inside quoted sentences;
 * hard line wraps inside paragraphs, also in double-spaced layouts; paragraph breaks, headings,
   list items, footnote bodies and table rows stay on their own lines;
 * line-end hyphenation (``mede-\\nwerkers``) and lost soft hyphens (``ver\\nschuift``), keeping real
@@ -268,10 +269,21 @@ def _clean_steps(raw: str) -> tuple[str, list[int]]:
     return text, pages
 
 
+# a photo credit at the end of a line, after a caption or inside a sentence the caption interrupts:
+# "… door de nadruk op het beschermen � FOTO MCD, KEESNAN DOGGER", "FOTO BEELDBANK NIMH"
+_PHOTO_CREDIT = re.compile(r"[ \t]*�?[ \t]*\bFOTO(?:[ ,]+[A-ZÀ-Þ][A-ZÀ-Þ.'’-]*)+[ \t]*$", re.MULTILINE)
+
+
+def drop_photo_credits(raw: str) -> str:
+    """Photo credits removed; a line that held only one goes with it."""
+    raw = re.sub(r"^[ \t]*�?[ \t]*FOTO(?:[ ,]+[A-ZÀ-Þ][A-ZÀ-Þ.'’-]*)+[ \t]*\n", "", raw, flags=re.MULTILINE)
+    return _PHOTO_CREDIT.sub("", raw)
+
+
 def clean_text(raw: str) -> Cleaned:
     """Clean one whole document extracted from PDF; see the module docstring."""
     raw = re.sub(r"[\xa0\u2000-\u200a\u202f]", " ", raw.replace("\r\n", "\n").replace("\r", "\n"))
-    raw = raw.replace("\xad", "").replace(MARK, "")
+    raw = drop_photo_credits(raw.replace("\xad", "").replace(MARK, ""))
     if not raw.strip():
         return Cleaned("", ())
     return _finish(*_clean_steps(raw))

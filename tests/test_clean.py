@@ -143,6 +143,19 @@ RAW_002_NOTES_INTERRUPT = (
 )
 
 CASES = [
+    # 0. photo credits, inside an interrupted sentence and on a line of their own
+    pytest.param(
+        "Een Fuchs Eloka-pantservoertuig. Door de nadruk op het beschermen \ufffd FOTO MCD, KEESNAN DOGGER \n"
+        "van burgers wordt intelligence ook steeds belangrijker voor VN-vredesmissies.\n"
+        "levert Nederland een transportvliegtuig aan MINUSMA\n FOTO FORSVARET\n Nederland kan hier een rol spelen.\n",
+        ["Door de nadruk op het beschermen van burgers wordt intelligence", "transportvliegtuig aan MINUSMA"],
+        ["FOTO", "KEESNAN", "FORSVARET", "\ufffd"],
+        id="2021-photo-credits",
+    ),
+    pytest.param(
+        "De FOTO-expositie in Den Haag toonde het werk van VN-militairen in Mali.\n",
+        ["De FOTO-expositie in Den Haag"], [], id="2021-foto-in-text-kept",
+    ),
     # 1. words split by a space
     pytest.param(
         "veel veranderd. Hoewel dit onderzoek zich beperkt tot de periode 2014-2019, wordt \n"
@@ -574,8 +587,10 @@ def _alnum(text: str) -> Counter[str]:
 
 
 def _footer_alnum(raw: str) -> Counter[str]:
-    """Letters and digits of the `Pagina N van M` footer lines, which cleaning removes."""
-    return _alnum(" ".join(re.findall(r"(?m)^\s*Pagina\s+\d+\s+van\s+\d+\s*$", raw)))
+    """Letters and digits of the `Pagina N van M` footer lines and of the photo credits ("FOTO BEELDBANK
+    NIMH"), which cleaning removes."""
+    credits = re.findall(r"(?m)\bFOTO(?:[ ,]+[A-ZÀ-Þ][A-ZÀ-Þ.'’-]*)+[ \t]*$", raw)
+    return _alnum(" ".join(re.findall(r"(?m)^\s*Pagina\s+\d+\s+van\s+\d+\s*$", raw) + credits))
 
 
 @pytest.fixture(scope="module")
