@@ -271,13 +271,14 @@ def _clean_steps(raw: str) -> tuple[str, list[int]]:
 
 # a photo credit at the end of a line, after a caption or inside a sentence the caption interrupts:
 # "… door de nadruk op het beschermen � FOTO MCD, KEESNAN DOGGER", "FOTO BEELDBANK NIMH"
-_PHOTO_CREDIT = re.compile(r"[ \t]*�?[ \t]*\bFOTO(?:[ ,]+[A-ZÀ-Þ][A-ZÀ-Þ.'’-]*)+[ \t]*$", re.MULTILINE)
+_CREDIT = r"[ \t]*�?[ \t]*\bFOTO(?:[ ,]+[A-ZÀ-Þ][A-ZÀ-Þ.'’-]*)+[ \t]*"
+PHOTO_CREDIT = re.compile(rf"{_CREDIT}$", re.MULTILINE)
+_CREDIT_LINE = re.compile(rf"^{_CREDIT}\n", re.MULTILINE)
 
 
 def drop_photo_credits(raw: str) -> str:
     """Photo credits removed; a line that held only one goes with it."""
-    raw = re.sub(r"^[ \t]*�?[ \t]*FOTO(?:[ ,]+[A-ZÀ-Þ][A-ZÀ-Þ.'’-]*)+[ \t]*\n", "", raw, flags=re.MULTILINE)
-    return _PHOTO_CREDIT.sub("", raw)
+    return PHOTO_CREDIT.sub("", _CREDIT_LINE.sub("", raw))
 
 
 def clean_text(raw: str) -> Cleaned:

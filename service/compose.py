@@ -122,6 +122,7 @@ def check_answer(text: str, evidence: Evidence, min_support: float = 0.5, questi
     text = normalize_marks(text)
     asked = content_terms(question)
     sources = {n: _source(evidence, n) for n in range(1, len(evidence.sentences) + 1)}  # once, not per sentence
+    runs = _word_runs(previous)
     for s, e in split_sentences(text.strip()):
         sentence = text[s:e].strip()
         body = _MARK.sub("", sentence).strip()
@@ -136,7 +137,7 @@ def check_answer(text: str, evidence: Evidence, min_support: float = 0.5, questi
                 continue  # unsupported: dropped
             good = [best]
         source = evidence.sentences[good[0] - 1].text
-        if _drops_name(body, source, topic or question) or _copies(body, previous, source):
+        if _drops_name(body, source, topic or question) or _copies(body, runs, source):
             body = _sentence_end(source)  # "De bijdrage is uitgebreid" for "De bijdrage aan EMASoH …": quote it
         out.append(_place_marks(body, good))
         used.extend(n for n in good if n not in used)
@@ -159,11 +160,21 @@ def _drops_name(sentence: str, source: str, topic: str) -> bool:
     return bool(dropped and asked - _codes(source))
 
 
-def _copies(sentence: str, previous: str, source: str, n: int = 6) -> bool:
-    """The sentence holds a run of `n` words of `previous` that `source` does not hold."""
-    words = re.findall(r"\w+", previous.lower())
-    runs = {" ".join(words[i:i + n]) for i in range(len(words) - n + 1)}
-    said, src = " ".join(re.findall(r"\w+", sentence.lower())), " ".join(re.findall(r"\w+", source.lower()))
+def _words(text: str) -> str:
+    return " ".join(re.findall(r"\w+", text.lower()))
+
+
+def _word_runs(text: str, n: int = 6) -> set[str]:
+    """Every run of `n` consecutive words of `text`, lowercased."""
+    words = _words(text).split()
+    return {" ".join(words[i:i + n]) for i in range(len(words) - n + 1)}
+
+
+def _copies(sentence: str, runs: set[str], source: str) -> bool:
+    """The sentence holds one of `runs` (of the earlier question) that `source` does not hold."""
+    if not runs:
+        return False
+    said, src = _words(sentence), _words(source)
     return any(r in said and r not in src for r in runs)
 
 

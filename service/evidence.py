@@ -146,7 +146,7 @@ def has_type(text: str, kind: str | None) -> bool:
 def type_score(text: str, kind: str | None) -> float:
     """1 when `text` holds the expected kind; 2 for a place question answered by a list of names, and for
     a plan question answered by a stated plan (its marker words are few and its question words, such as
-    "gepland", also match the past "planning": measured on dev d019, 1 left the plan at rank 6)."""
+    "gepland", also match the past "planning": measured on dev d019, a bonus of 1 or 1.33 left it at 0)."""
     if (kind == "place" and _NAME_LIST.search(text)) or (kind == "plan" and _PLAN.search(text)):
         return 2.0
     return 1.0 if has_type(text, kind) else 0.0
@@ -160,6 +160,11 @@ def said_share(terms: set[str], said: frozenset[str], idf: IdfTable) -> float:
     """Idf-weighted share of a sentence's terms that the conversation's answers already hold (0..1)."""
     total = sum(idf(t) for t in terms)
     return sum(idf(t) for t in terms if t in said) / total if total else 0.0
+
+
+def repeats(terms: set[str], said: frozenset[str], idf: IdfTable) -> bool:
+    """Whether a sentence with these terms mostly repeats what the conversation's answers said."""
+    return bool(said) and said_share(terms, said, idf) >= REPEAT_SHARE
 
 
 def score_sentences(q: dict[str, float], kind: str | None, hits: list[Hit], idf: IdfTable,
@@ -182,7 +187,7 @@ def score_sentences(q: dict[str, float], kind: str | None, hits: list[Hit], idf:
             score = own + 0.5 * (near - own) + rank_weight / (1 + h_i)
             score += type_bonus * type_score(text, kind)
             score *= 0.5 if e - s < _MIN_CHARS else 1.0
-            if said and said_share(term_sets[i], said, idf) >= REPEAT_SHARE:
+            if repeats(term_sets[i], said, idf):
                 score -= REPEAT_PENALTY
             out.append(Sentence(text, h_i, s, e, score))
     if similarity is not None and out:
@@ -201,6 +206,7 @@ def select_evidence(q: dict[str, float], kind: str | None, hits: list[Hit], idf:
     chosen: list[Sentence] = []
     seen: set[str] = set()
     used = 0
+    spans: dict[int, list[tuple[int, int]]] = {}  # per hit, split once
 
     def take(sent: Sentence) -> bool:
         nonlocal used
@@ -216,8 +222,9 @@ def select_evidence(q: dict[str, float], kind: str | None, hits: list[Hit], idf:
         if len(chosen) >= max_sentences:
             break
         if take(sent) and len(chosen) < max_sentences:
-            nxt = continuation(sent, hits[sent.hit].text, idf)
-            if nxt and not (said and said_share(set(idf.terms(nxt.text)), said, idf) >= REPEAT_SHARE):
+            text = hits[sent.hit].text
+            nxt = continuation(sent, text, idf, spans.setdefault(sent.hit, split_sentences(text)))
+            if nxt and not repeats(set(idf.terms(nxt.text)), said, idf):
                 take(nxt)
     return chosen
 
@@ -225,12 +232,14 @@ def select_evidence(q: dict[str, float], kind: str | None, hits: list[Hit], idf:
 _DEMONSTRATIVE = re.compile(r"(?:Deze|Dit|Die|Dat|Zulke|Dergelijke)\s+([a-zà-ÿ][\w-]*)")
 
 
-def continuation(sent: Sentence, text: str, idf: IdfTable) -> Sentence | None:
+def continuation(sent: Sentence, text: str, idf: IdfTable, spans: list[tuple[int, int]] | None = None,
+                 ) -> Sentence | None:
     """The sentence after `sent` in its passage when it refers back to it with a demonstrative and a noun
     `sent` holds ("… een aanvullende militaire bijdrage zal leveren." "Deze bijdrage betreft …"; also a
     compound's head: "staffunctionarissen" … "Deze functionaris"). Its details answer what `sent` only
-    announces, yet it scores low on its own; it inherits `sent`'s score. None otherwise."""
-    spans = split_sentences(text)
+    announces, yet it scores low on its own; it inherits `sent`'s score. None otherwise. `spans`: the
+    sentences of `text`, when already split."""
+    spans = split_sentences(text) if spans is None else spans
     i = next((j for j, (s, _) in enumerate(spans) if s == sent.start), None)
     if i is None or i + 1 >= len(spans):
         return None

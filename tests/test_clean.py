@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from index.clean import Cleaned, clean_text
+from index.clean import PHOTO_CREDIT, Cleaned, clean_text
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 FILES = sorted(CORPUS.glob("*.txt")) if CORPUS.is_dir() else []
@@ -589,7 +589,7 @@ def _alnum(text: str) -> Counter[str]:
 def _footer_alnum(raw: str) -> Counter[str]:
     """Letters and digits of the `Pagina N van M` footer lines and of the photo credits ("FOTO BEELDBANK
     NIMH"), which cleaning removes."""
-    credits = re.findall(r"(?m)\bFOTO(?:[ ,]+[A-ZÀ-Þ][A-ZÀ-Þ.'’-]*)+[ \t]*$", raw)
+    credits = PHOTO_CREDIT.findall(raw)
     return _alnum(" ".join(re.findall(r"(?m)^\s*Pagina\s+\d+\s+van\s+\d+\s*$", raw) + credits))
 
 
