@@ -24,7 +24,7 @@ from eval.qa import load_qa
 from eval.report import build_report, fmt, write_reports
 from index.errors import VraagbaakError
 from service.config import Settings
-from service.protocol import MODES
+from service.qa.protocol import MODES
 
 SEED = 0
 HEADLINE = ("hit@5", "mrr", "key_fact_recall", "cited_evidence", "citation_validity", "refusal_accuracy",
@@ -79,7 +79,7 @@ def seed_rngs(seed: int = SEED) -> None:
 def make_client(args: argparse.Namespace, settings: Settings) -> Client:
     if args.base_url:
         return HttpClient(args.base_url, timeout=args.timeout, api_key=getattr(settings, "api_key", None))
-    from service.pipeline import load_pipeline
+    from service.qa.pipeline import load_pipeline
 
     service = load_pipeline(deterministic(settings))
     seed_rngs()  # after loading: model initialisation may have drawn random numbers

@@ -15,8 +15,8 @@ from typing import Protocol
 import httpx
 
 from index.errors import VraagbaakError
-from service.answers import Turn
-from service.protocol import QAService
+from service.qa.protocol import QAService
+from service.types import Turn
 
 
 class Unreachable(VraagbaakError):

@@ -3,7 +3,7 @@
     python -m eval.tune_retrieval ../shared/eval/dev.jsonl --sizes 120/30,200/40 [--out var/tune]
 
 Builds one index per chunk setting (embeddings are cached), then scores fusion variants on it.
-A developer tool: the chosen values live in service.retrieval.FusionParams and Settings.
+A developer tool: the chosen values live in service.qa.retrieval.FusionParams and Settings.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from pathlib import Path
 from eval.metrics import mean, retrieval_row
 from eval.qa import load_qa, retrieval_items
 from index.build import BuildConfig, build_index
-from index.embedder import load_embedder
 from index.store import load_index
 from service.config import Settings
-from service.retrieval import FusionParams, Retriever
+from service.models.embedder import load_embedder
+from service.qa.retrieval import FusionParams, Retriever
 
 
 def score(retriever: Retriever, items: list[dict], k: int = 10) -> dict:

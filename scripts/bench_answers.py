@@ -21,7 +21,7 @@ from pathlib import Path
 from eval.metrics import percentile
 from eval.qa import load_qa
 from service.config import Settings
-from service.pipeline import Pipeline, load_pipeline
+from service.qa.pipeline import Pipeline, load_pipeline
 
 DEV = Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev.jsonl"
 DEFAULT_N = {"extractive": 60, "generate": 10}

@@ -22,7 +22,7 @@ from pathlib import Path
 from eval.metrics import percentile
 from eval.qa import load_qa
 from service.config import Settings
-from service.pipeline import load_retriever
+from service.qa.pipeline import load_retriever
 
 DEV = Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev.jsonl"
 FALLBACK = ["Wanneer werd het C-130 detachement in Mali ingezet?", "Wie voerde de eindevaluatie van MINUSMA uit?",

@@ -16,7 +16,7 @@ from service.config import Settings
 
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     from index.build import BuildConfig, build_index
-    from index.embedder import load_embedder
+    from service.models.embedder import load_embedder
 
     cfg = BuildConfig(corpus=Path(args.corpus or settings.corpus_dir), out=Path(args.out or settings.index_dir),
                       cache_dir=settings.cache_dir, chunk_tokens=settings.chunk_tokens,
@@ -33,8 +33,8 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     import json
     from dataclasses import asdict
 
-    from service.pipeline import load_retriever
-    from service.retrieval import validate_query
+    from service.qa.pipeline import load_retriever
+    from service.qa.retrieval import validate_query
 
     validate_query(args.query)  # fail fast, before loading models
     filters = {k: v for k, v in (("doc_id", args.doc), ("year", args.year)) if v}
@@ -55,8 +55,8 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     import json
 
-    from service.pipeline import load_pipeline
-    from service.retrieval import validate_query
+    from service.qa.pipeline import load_pipeline
+    from service.qa.retrieval import validate_query
 
     validate_query(args.question)  # fail fast, before loading models
     if args.mode == "extractive":
@@ -75,26 +75,26 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    from service.api import serve
+    from service.api.app import serve
 
     serve(settings, host=args.host, port=args.port)
     return 0
 
 
 def cmd_setup(args: argparse.Namespace, settings: Settings) -> int:
-    from index.e5convert import ensure_e5_model
+    from service.models.e5convert import ensure_e5_model
 
     if settings.embedder == "e5-small":
         path = ensure_e5_model(settings.cache_dir / "models", progress=True)
         print(f"embedder klaar: {path}")
         if settings.query_onnx:
-            from index.embedder import SentenceTransformerEmbedder
+            from service.models.embedder import SentenceTransformerEmbedder
 
             onnx = SentenceTransformerEmbedder(path).export_query_onnx(settings.cache_dir / "models", progress=True)
             print(f"zoekvraag-encoder klaar: {onnx}")
     if settings.generator == "llama-cpp":
-        from service.generators import DEFAULT_GGUF
-        from service.models import GGUF_MODELS, ensure_gguf
+        from service.models.generators import DEFAULT_GGUF
+        from service.models.gguf import GGUF_MODELS, ensure_gguf
 
         name = settings.generator_model or DEFAULT_GGUF
         if name in GGUF_MODELS:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from index.build import BuildConfig, build_index
-from index.embedder import FakeEmbedder
+from service.models.embedder import FakeEmbedder
 
 DATA = Path(__file__).parent / "data"
 SHARED = Path(__file__).resolve().parents[2] / "shared"

@@ -15,8 +15,8 @@ from httpx_sse import connect_sse
 from test_api_fakes import FakeQA, fake_settings
 
 from index.errors import Busy, GeneratorError, GeneratorTimeout, VraagbaakError
-from service.api import create_app
-from service.api_obs import JsonFormatter
+from service.api.app import create_app
+from service.api.observability import JsonFormatter
 from service.config import Settings
 
 QUESTION = "Wanneer werd het C-130 detachement ingezet?"

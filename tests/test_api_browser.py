@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from test_api_fakes import FakeQA, fake_settings, running_server
 
-from service.api import create_app
+from service.api.app import create_app
 
 pytestmark = pytest.mark.slow
 

@@ -27,8 +27,8 @@ import uvicorn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from service.answers import REFUSAL, Answer, Citation, StreamEvent, Turn  # noqa: E402
-from service.retrieval import Filters, Hit, validate_query  # noqa: E402
+from service.qa.retrieval import Filters, Hit, validate_query  # noqa: E402
+from service.types import REFUSAL, Answer, Citation, StreamEvent, Turn  # noqa: E402
 
 DOCUMENTS = [
     {"doc_id": "iob-minusma", "title": "IOB-evaluatie MINUSMA (fragment)", "publisher": "IOB", "year": 2022,
@@ -151,8 +151,8 @@ def running_server(app: Any) -> Iterator[str]:
 
 
 def main() -> None:
-    from service.api import create_app
-    from service.api_obs import log_config
+    from service.api.app import create_app
+    from service.api.observability import log_config
 
     parser = argparse.ArgumentParser(description="Serve the API with the fake QAService (loopback only).")
     parser.add_argument("--port", type=int, default=8765)

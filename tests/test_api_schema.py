@@ -14,7 +14,7 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 from test_api_fakes import FakeQA, fake_settings, running_server
 
-from service.api import create_app
+from service.api.app import create_app
 
 
 def fuzz_app() -> FastAPI:

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from httpx_sse import connect_sse
 from test_api_fakes import FakeQA, fake_settings, running_server
 
-from service.api import create_app
+from service.api.app import create_app
 
 QUESTION = "Wanneer werd het C-130 detachement ingezet?"
 

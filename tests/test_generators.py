@@ -17,7 +17,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 
 from index.errors import GeneratorError, GeneratorTimeout, VraagbaakError
-from service.generators import (
+from service.models.generators import (
     OpenAIGenerator,
     ScriptedGenerator,
     TransformersGenerator,

@@ -9,11 +9,12 @@ import re
 import pytest
 
 from index.build import BuildConfig
-from index.embedder import FakeEmbedder
 from index.errors import GeneratorError, VraagbaakError
 from index.store import load_index
-from service.answers import REFUSAL, Answer, StreamEvent, Turn
-from service.compose import (
+from index.text import is_dutch
+from service.models.embedder import FakeEmbedder
+from service.models.generators import ScriptedGenerator
+from service.qa.compose import (
     MAX_ANSWER_WORDS,
     SYSTEM_PROMPT,
     Evidence,
@@ -24,7 +25,7 @@ from service.compose import (
     normalize_marks,
     renumber,
 )
-from service.evidence import (
+from service.qa.evidence import (
     IdfTable,
     Sentence,
     continuation,
@@ -36,10 +37,9 @@ from service.evidence import (
     split_sentences,
     type_score,
 )
-from service.generators import ScriptedGenerator
-from service.language import is_dutch
-from service.pipeline import Pipeline, standalone
-from service.retrieval import Hit, Retriever
+from service.qa.pipeline import Pipeline, standalone
+from service.qa.retrieval import Hit, Retriever
+from service.types import REFUSAL, Answer, StreamEvent, Turn
 
 MRC_QUESTION = "Wie coördineerde het Multinational Rotational Concept?"
 DUTCH_REPLY = "Het Multinational Rotational Concept werd gecoördineerd door Noorwegen [1]."

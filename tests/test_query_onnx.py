@@ -12,7 +12,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("onnxruntime")
 transformers = pytest.importorskip("transformers")
 
-from index.query_onnx import OnnxQueryEncoder, ensure_query_onnx, onnx_path  # noqa: E402
+from service.models.query_onnx import OnnxQueryEncoder, ensure_query_onnx, onnx_path  # noqa: E402
 
 VOCAB = {w: i for i, w in enumerate(["[PAD]", "[CLS]", "[SEP]", "query:", "wat", "is", "unifil", "mali", "hoeveel"])}
 
@@ -76,7 +76,7 @@ def test_an_existing_export_is_reused(tiny_bert, tmp_path: Path) -> None:
 
 
 def test_embedder_keeps_torch_when_onnx_cannot_be_made(tmp_path: Path, caplog) -> None:
-    from index.embedder import SentenceTransformerEmbedder
+    from service.models.embedder import SentenceTransformerEmbedder
 
     folder = tmp_path / "model"
     folder.mkdir()

@@ -14,10 +14,10 @@ import pytest
 
 from eval.metrics import has_fact, holds, mean, retrieval_row
 from eval.qa import load_qa, retrieval_items
-from service.answers import REFUSAL, Answer
+from index.text import is_dutch
 from service.config import Settings
-from service.language import is_dutch
-from service.pipeline import Pipeline
+from service.qa.pipeline import Pipeline
+from service.types import REFUSAL, Answer
 
 pytestmark = pytest.mark.slow
 
@@ -40,7 +40,7 @@ def pipeline() -> Pipeline:
     settings = Settings()
     if reason := _missing(settings):
         pytest.skip(f"real models/index not available: {reason}")
-    from service.pipeline import load_pipeline
+    from service.qa.pipeline import load_pipeline
 
     return load_pipeline(settings)
 

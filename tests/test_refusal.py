@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from service.evidence import IdfTable, Sentence, expected_type
-from service.refusal import (
+from service.qa.evidence import IdfTable, Sentence, expected_type
+from service.qa.refusal import (
     decide,
     is_compound,
     missing_entities,
@@ -14,7 +14,7 @@ from service.refusal import (
     role_missing,
     squash_text,
 )
-from service.retrieval import Hit
+from service.qa.retrieval import Hit
 
 C130 = ("Het C-130 detachement vloog voor MINUSMA vanuit Bamako. De kosten per vlieguur van de C-130 waren hoog. "
         "Na een motie van de Kamer voerde IOB de evaluatie uit.")

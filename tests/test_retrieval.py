@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from index.build import BuildConfig
-from index.embedder import FakeEmbedder
 from index.errors import VraagbaakError
 from index.store import LoadedIndex, load_index
-from service.retrieval import MAX_QUERY_CHARS, Filters, FusionParams, Hit, Retriever, rrf
+from service.models.embedder import FakeEmbedder
+from service.qa.retrieval import MAX_QUERY_CHARS, Filters, FusionParams, Hit, Retriever, rrf
 
 IOB_TITLE = "IOB-evaluatie MINUSMA (fragment)"
 

@@ -7,11 +7,11 @@ import numpy as np
 
 from index import store
 from index.build import build_index
-from index.embedder import FakeEmbedder
 from index.sentences import SentenceVectors, sentence_key, split_sentences
-from service.compose import MAX_ANSWER_WORDS, Evidence, extractive_answer
-from service.evidence import Sentence, score_sentences
-from service.retrieval import Hit
+from service.models.embedder import FakeEmbedder
+from service.qa.compose import MAX_ANSWER_WORDS, Evidence, extractive_answer
+from service.qa.evidence import Sentence, score_sentences
+from service.qa.retrieval import Hit
 
 
 def sentence_texts(texts: list[str]) -> list[str]:
@@ -68,7 +68,7 @@ def _hit(text: str) -> Hit:
 
 
 def test_similarity_reorders_sentences_of_equal_lexical_score(tmp_path) -> None:
-    from service.evidence import IdfTable
+    from service.qa.evidence import IdfTable
 
     text = "De eenheid ging naar Gao. De eenheid ging naar Kidal."
     idf = IdfTable([text])

@@ -18,7 +18,7 @@ import numpy as np
 
 from index.lexical import analyze
 from index.sentences import split_sentences
-from service.retrieval import Hit
+from service.qa.retrieval import Hit
 
 _MIN_CHARS = 25
 Similarity = Callable[[list[str]], np.ndarray]

@@ -1,13 +1,13 @@
 """The HTTP API and the chat page: `create_app(service_factory, settings)` and `serve(settings, host, port)`.
 
-Routes are thin: validate the body (service.api_models), call the QAService in a worker thread, and
+Routes are thin: validate the body (service.api.schemas), call the QAService in a worker thread, and
 return its values as JSON or Server-Sent Events. Generation (/v1/ask, /v1/ask/stream,
 /v1/chat/completions) passes the bounded generation gate; search, health and the page never do, so a
 slow answer cannot block them. The service is built in a background thread at start-up: /healthz
 answers at once, /readyz and the /v1 routes say 503 until it is loaded.
 
-Deliberately not here: error shapes (service.api_errors), request ids, logs and metrics
-(service.api_obs), the OpenAI-compatible route (service.api_openai), and any answering logic.
+Deliberately not here: error shapes (service.api.errors), request ids, logs and metrics
+(service.api.observability), the OpenAI-compatible route (service.api.openai), and any answering logic.
 """
 
 from __future__ import annotations
@@ -29,10 +29,12 @@ from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from service.answers import StreamEvent
-from service.api_deps import Runtime, RuntimeDep, ServiceDep, gated_events, generate, require_api_key
-from service.api_errors import BodyLimit, error_responses, install_error_handlers
-from service.api_models import (
+from service.api.deps import Runtime, RuntimeDep, ServiceDep, gated_events, generate, require_api_key
+from service.api.errors import BodyLimit, error_responses, install_error_handlers
+from service.api.observability import Metrics, RequestContext, log_config
+from service.api.openai import router as openai_router
+from service.api.runtime import EventStream, GenerationGate, ServiceHolder
+from service.api.schemas import (
     MAX_BODY_BYTES,
     MAX_HISTORY_TURNS,
     MAX_K,
@@ -43,11 +45,9 @@ from service.api_models import (
     SearchResponse,
     StatusOut,
 )
-from service.api_obs import Metrics, RequestContext, log_config
-from service.api_openai import router as openai_router
-from service.api_runtime import EventStream, GenerationGate, ServiceHolder
-from service.protocol import QAService
-from service.retrieval import MAX_QUERY_CHARS
+from service.qa.protocol import QAService
+from service.qa.retrieval import MAX_QUERY_CHARS
+from service.types import StreamEvent
 
 STATIC_DIR = Path(__file__).parent / "static"
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8000
@@ -190,7 +190,7 @@ def serve(settings: Any, host: str | None = None, port: int | None = None) -> No
     import uvicorn
 
     def load() -> QAService:
-        from service.pipeline import load_pipeline
+        from service.qa.pipeline import load_pipeline
 
         return load_pipeline(settings, warm=True)
 

@@ -23,7 +23,7 @@ from typing import Protocol
 import httpx
 
 from index.errors import GeneratorError, GeneratorTimeout, VraagbaakError
-from service.models import GGUF_MODELS, ensure_gguf
+from service.models.gguf import GGUF_MODELS, ensure_gguf
 
 OnToken = Callable[[str], None]
 DEFAULT_GGUF = "qwen2.5-coder-1.5b"

@@ -18,11 +18,11 @@ from typing import Annotated
 import anyio.to_thread
 from fastapi import Depends, Request
 
-from service.answers import Answer, StreamEvent
-from service.api_errors import ApiError, to_api_error
-from service.api_obs import Metrics
-from service.api_runtime import GenerationGate, ServiceHolder, Ticket, iterate_in_thread
-from service.protocol import QAService
+from service.api.errors import ApiError, to_api_error
+from service.api.observability import Metrics
+from service.api.runtime import GenerationGate, ServiceHolder, Ticket, iterate_in_thread
+from service.qa.protocol import QAService
+from service.types import Answer, StreamEvent
 
 log = logging.getLogger("vraagbaak.api")
 UNAUTHORIZED_MESSAGE = "API-sleutel ontbreekt of klopt niet (stuur de kop 'Authorization: Bearer <sleutel>')."

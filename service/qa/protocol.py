@@ -1,6 +1,6 @@
 """The question-answering service as the edges (HTTP, CLI, eval, Slack) see it.
 
-`QAService` is implemented by `service.pipeline.Pipeline` (real models) and by fakes in tests.
+`QAService` is implemented by `service.qa.pipeline.Pipeline` (real models) and by fakes in tests.
 Errors: `index.errors.VraagbaakError` for bad input (HTTP 400/422), `GeneratorError` (502),
 `GeneratorTimeout` (504), `Busy` (429). A refusal is a normal Answer with refused=True.
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Protocol
 
-from service.answers import Answer, StreamEvent, Turn
-from service.retrieval import Hit
+from service.qa.retrieval import Hit
+from service.types import Answer, StreamEvent, Turn
 
 MODES = ("generate", "extractive")
 

@@ -16,14 +16,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict
 
 from index.errors import GeneratorError, VraagbaakError
-from service.answers import REFUSAL, Answer, StreamEvent, Turn
-from service.compose import Evidence, build_messages, check_answer, complete, extractive_answer, renumber
+from index.text import is_dutch
 from service.config import Settings
-from service.evidence import IdfTable, Sentence, expected_type, question_weights, select_evidence
-from service.language import is_dutch
-from service.protocol import MODES
-from service.refusal import decide, squash_text
-from service.retrieval import FusionParams, Hit, Retriever, validate_query
+from service.qa.compose import Evidence, build_messages, check_answer, complete, extractive_answer, renumber
+from service.qa.evidence import IdfTable, Sentence, expected_type, question_weights, select_evidence
+from service.qa.protocol import MODES
+from service.qa.refusal import decide, squash_text
+from service.qa.retrieval import FusionParams, Hit, Retriever, validate_query
+from service.types import REFUSAL, Answer, StreamEvent, Turn
 
 
 def standalone(question: str, history: list[Turn]) -> tuple[str, str]:
@@ -247,8 +247,8 @@ def _ms(t: float) -> float:
 def load_retriever(settings: Settings) -> Retriever:
     import faiss
 
-    from index.embedder import load_embedder
     from index.store import load_index
+    from service.models.embedder import load_embedder
 
     faiss.omp_set_num_threads(1)  # single queries: two threads are slower on two cores
     embedder = load_embedder(settings.embedder, settings.cache_dir, settings.embed_bf16)
@@ -267,7 +267,7 @@ def load_pipeline(settings: Settings, warm: bool = False) -> Pipeline:
     retriever = load_retriever(settings)
     factory = None
     if settings.generator != "none":
-        from service.generators import make_generator
+        from service.models.generators import make_generator
 
         def factory():
             return make_generator(settings.generator, settings.generator_model, settings.cache_dir / "models",

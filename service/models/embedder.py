@@ -102,7 +102,7 @@ class SentenceTransformerEmbedder:
     def export_query_onnx(self, cache_dir: Path, progress: bool = False) -> Path:
         """The ONNX export of this model for queries, written once into `cache_dir` (the torch model
         is only loaded when the file is missing)."""
-        from index.query_onnx import ensure_query_onnx, onnx_path
+        from service.models.query_onnx import ensure_query_onnx, onnx_path
 
         path = onnx_path(cache_dir, self.name, self.fingerprint)
         if path.is_file():
@@ -113,7 +113,7 @@ class SentenceTransformerEmbedder:
         """Embed queries with ONNX Runtime from now on (exporting the model once into `cache_dir`).
         False, with a logged warning, when that is not possible here: queries then stay on torch."""
         try:
-            from index.query_onnx import OnnxQueryEncoder
+            from service.models.query_onnx import OnnxQueryEncoder
 
             path = self.export_query_onnx(cache_dir, progress)
             model = self.model
@@ -239,7 +239,7 @@ def load_embedder(spec: str, cache_dir: Path, bf16: bool | None = None) -> Embed
     if spec == "fake":
         return FakeEmbedder()
     if spec == DEFAULT_EMBEDDER:
-        from index.e5convert import ensure_e5_model
+        from service.models.e5convert import ensure_e5_model
 
         return SentenceTransformerEmbedder(ensure_e5_model(cache_dir / "models", progress=True), bf16=bf16)
     path = Path(spec).expanduser()

@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from index.errors import Busy, GeneratorError, GeneratorTimeout, VraagbaakError
-from service.api_models import MAX_BODY_BYTES
+from service.api.schemas import MAX_BODY_BYTES
 
 log = logging.getLogger("vraagbaak.api")
 

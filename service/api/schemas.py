@@ -2,7 +2,7 @@
 
 Requests are strict (no type coercion, unknown fields rejected) so the OpenAPI schema is the exact
 contract; responses mirror `Hit` and `Answer.to_dict()` and allow extra fields so the pipeline can add
-some without breaking clients. The OpenAI-compatible bodies live in `service.api_openai`.
+some without breaking clients. The OpenAI-compatible bodies live in `service.api.openai`.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from service.answers import Turn
-from service.retrieval import MAX_QUERY_CHARS
+from service.qa.retrieval import MAX_QUERY_CHARS
+from service.types import Turn
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_HISTORY_TURNS = 20

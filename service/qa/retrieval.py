@@ -12,10 +12,10 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from index.embedder import Embedder
 from index.errors import VraagbaakError
 from index.schema import Chunk
 from index.store import LoadedIndex
+from service.models.embedder import Embedder
 
 MAX_QUERY_CHARS = 2000
 

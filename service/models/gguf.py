@@ -7,7 +7,7 @@ order 1..N they give one GGUF file. ``ensure_gguf`` writes that file once to ``c
 the sha256 hashed while writing, and records both in ``<name>.gguf.json``. Later calls only stat the
 file and read that record, so they return in well under a second and need no part packages.
 
-It does not download anything, install the parts, nor load the model (see ``service.generators``).
+It does not download anything, install the parts, nor load the model (see ``service.models.generators``).
 """
 
 from __future__ import annotations

@@ -13,8 +13,8 @@ import re
 from dataclasses import dataclass
 
 from index.lexical import analyze, fold
-from service.evidence import IdfTable, Sentence, coverage, has_type, question_weights, split_sentences
-from service.retrieval import Hit
+from service.qa.evidence import IdfTable, Sentence, coverage, has_type, question_weights, split_sentences
+from service.qa.retrieval import Hit
 
 _ENTITY = re.compile(r"\b(?:[A-Z][A-Za-z]*[A-Z][A-Za-z]*|[A-Z]-?\d+|[A-Z][a-zà-ÿ]{2,})(?:-\d+)?\b")
 _COMMON = {"nederland", "nederlandse", "nederlanders", "vn", "welke", "wat", "wie", "waar", "hoe", "hoeveel",

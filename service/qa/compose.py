@@ -10,9 +10,9 @@ import re
 from dataclasses import dataclass, replace
 
 from index.lexical import analyze
-from service.answers import Citation
-from service.evidence import Sentence, split_sentences
-from service.retrieval import Hit
+from service.qa.evidence import Sentence, split_sentences
+from service.qa.retrieval import Hit
+from service.types import Citation
 
 MAX_ANSWER_WORDS = 120
 _MARK = re.compile(r"\s*\[(\d{1,2})\]")

@@ -21,8 +21,8 @@ from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from index.errors import Busy
-from service.api_errors import ApiError
-from service.protocol import QAService
+from service.api.errors import ApiError
+from service.qa.protocol import QAService
 
 log = logging.getLogger("vraagbaak.api")
 T = TypeVar("T")

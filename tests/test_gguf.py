@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from index.errors import VraagbaakError
-from service import models
-from service.models import GGUF_MODELS, GgufSpec, ensure_gguf
+from service.models import gguf as models
+from service.models.gguf import GGUF_MODELS, GgufSpec, ensure_gguf
 
 PARTS = [b"GGUF-part-one|", b"part-two|" * 3, b"", b"last"]  # an empty part must not break anything
 
@@ -154,7 +154,7 @@ def real_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.slow
 def test_real_model_assembles_loads_and_answers_in_dutch(real_gguf: Path) -> None:
-    from service.generators import LlamaCppGenerator
+    from service.models.generators import LlamaCppGenerator
 
     spec = GGUF_MODELS["qwen2.5-coder-1.5b"]
     assert real_gguf.stat().st_size == spec.size

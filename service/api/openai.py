@@ -23,12 +23,12 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.answers import StreamEvent, Turn
-from service.api_deps import RuntimeDep, ServiceDep, gated_events, generate
-from service.api_errors import ApiError, error_responses
-from service.api_models import MAX_HISTORY_TURNS, CitationOut
-from service.api_runtime import EventStream
-from service.retrieval import MAX_QUERY_CHARS
+from service.api.deps import RuntimeDep, ServiceDep, gated_events, generate
+from service.api.errors import ApiError, error_responses
+from service.api.runtime import EventStream
+from service.api.schemas import MAX_HISTORY_TURNS, CitationOut
+from service.qa.retrieval import MAX_QUERY_CHARS
+from service.types import StreamEvent, Turn
 
 MODEL = "vraagbaak"
 SOURCES_HEADING = "Bronnen:"

@@ -1,0 +1,1 @@
+"""Question answering: hybrid retrieval -> evidence sentences -> refusal in code -> a cited answer."""
