@@ -2,9 +2,10 @@
 
 Evidence is matched on character 8-grams of a letters-and-digits-only form, so a quote from the raw
 PDF text still matches the cleaned text (rejoined words, removed hyphens and footnote marks).
-Answer checks: key facts (Dutch number words <-> digits), [n] markers against the returned
-citations, sentence support by the cited passages, and a function-word test for Dutch. The rules
-are spelled out in eval/README.md. No I/O and no service calls: values in, numbers out.
+Answer checks: key facts (whole tokens, Dutch number words = digits, as the independent scorer),
+[n] markers against the returned citations, sentence support by the cited passages, and a
+function-word test for Dutch. The rules are spelled out in eval/README.md. No I/O and no service
+calls: values in, numbers out.
 """
 
 from __future__ import annotations
@@ -73,7 +74,6 @@ _TENS = {"twintig": 20, "dertig": 30, "veertig": 40, "vijftig": 50, "zestig": 60
 _SMALL = {w: i for i, w in enumerate(_UNITS)} | _TENS
 _BELOW_100 = {**_SMALL, **{f"{_UNITS[u]}en{t}": n + u for t, n in _TENS.items() for u in range(1, 10)}}
 _WORD_OF = {n: w for w, n in _BELOW_100.items()}
-_TOKEN = re.compile(r"\w+|\W+")
 
 
 def _fold(text: str) -> str:
@@ -106,26 +106,42 @@ def number_word(n: int) -> str | None:
     return f"{head}honderd{_WORD_OF[n % 100] if n % 100 else ''}"
 
 
-def _swap_numbers(text: str, to_digits: bool) -> str:
-    out = []
-    for tok in _TOKEN.findall(text):
-        if to_digits and (n := dutch_number(tok)) is not None:
-            tok = str(n)
-        elif not to_digits and tok.isdigit() and (w := number_word(int(tok))) is not None:
-            tok = w
-        out.append(tok)
-    return "".join(out)
+# the independent scorer's (shared/tools/score.py) number words: what it equates with digits
+_SCORER_NUMBERS = {w: str(i) for i, w in enumerate(_UNITS)} | {
+    "twintig": "20", "eenentwintig": "21", "dertig": "30", "veertig": "40", "vijftig": "50", "zestig": "60",
+    "zeventig": "70", "tachtig": "80", "negentig": "90", "honderd": "100"}
+
+
+def fact_tokens(text: str) -> list[str]:
+    """Lower-case word and number tokens as the scorer sees them: [n] markers dropped, 1.500 -> 1500,
+    accents folded, number words up to twenty (and the tens, eenentwintig, honderd) -> digits."""
+    text = _MARKER.sub(" ", text)
+    text = unicodedata.normalize("NFKD", text).lower().replace("%", " procent ")
+    text = re.sub(r"(?<=\d)[.,](?=\d{3}\b)", "", text)
+    return [_SCORER_NUMBERS.get(t, t) for t in re.findall(r"[a-z0-9]+", text)]
+
+
+def _same_token(fact_tok: str, answer_tok: str) -> bool:
+    """Numbers must be equal; a word of 4 letters may start an inflection, a longer one sit inside a
+    compound (Brit -> Britse, mensenrechten -> mensenrechtenbepalingen)."""
+    if fact_tok == answer_tok:
+        return True
+    if not fact_tok.isalpha() or len(fact_tok) < 4:
+        return False
+    return answer_tok.startswith(fact_tok) if len(fact_tok) == 4 else fact_tok in answer_tok
 
 
 def has_fact(answer: str, fact: str) -> bool:
-    """A key fact is in the answer as written, or with Dutch number words and digits swapped either way.
+    """A key fact counts when its tokens appear in a row in the answer, as whole tokens: '[3]' is no
+    'drie', '2021' no 'eenentwintig', 'viering' no 'vier' (the rule of shared/tools/score.py).
 
-    >>> has_fact("Ongeveer 150 mariniers", "honderdvijftig"), has_fact("drie jaar", "3 jaar")
-    (True, True)
+    >>> has_fact("Drie [1] eenheden", "drie"), has_fact("zie [3]", "drie"), has_fact("de viering", "vier")
+    (True, False, False)
     """
-    facts = {squash(f) for f in (fact, _swap_numbers(fact, True), _swap_numbers(fact, False))} - {""}
-    answers = {squash(a) for a in (answer, _swap_numbers(answer, True), _swap_numbers(answer, False))}
-    return any(f in a for f in facts for a in answers)
+    f, a = fact_tokens(fact), fact_tokens(answer)
+    if not f:
+        return False
+    return any(all(_same_token(x, y) for x, y in zip(f, a[i:i + len(f)])) for i in range(len(a) - len(f) + 1))
 
 
 def key_fact_recall(answer: str, facts: list[str]) -> float | None:
