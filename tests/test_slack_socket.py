@@ -1,0 +1,64 @@
+"""Socket Mode: the same listeners through AsyncSocketModeHandler's SocketModeRequest path, no network.
+
+The handler is Bolt's own; only the WebSocket client it answers through is replaced by a recorder
+(the envelope acknowledgements), and Web API calls go to the fake Slack API on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+from slack_fakes import BOT_TOKEN, BOT_USER, FakeQA, FakeSlackAPI, event_body, message, running_tasks, settle
+from slack_sdk.socket_mode.request import SocketModeRequest
+
+from service.feedback import FeedbackStore
+from service.slack.app import create_slack_app, web_client
+from service.slack.bot import SlackBot
+from service.slack.dedupe import SeenEvents
+from service.slack.socket import socket_handler
+
+pytestmark = pytest.mark.anyio
+QUESTION = "Wat deed Nederland in UNIFIL?"
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+class SocketRecorder:
+    """Stands in for the WebSocket client: records the acknowledgements sent for each envelope."""
+
+    logger = logging.getLogger("test.socket")
+
+    def __init__(self) -> None:
+        self.sent: list = []
+
+    async def send_socket_mode_response(self, response) -> None:
+        self.sent.append(response)
+
+
+async def test_socket_mode_mention_answered_once_in_thread_despite_retry(tmp_path):
+    fake, qa = FakeSlackAPI(), FakeQA()
+    store = tmp_path / "feedback.sqlite3"
+    bot = SlackBot(lambda: qa, FeedbackStore(store), SeenEvents(store))
+    app = create_slack_app(bot, web_client(BOT_TOKEN, fake.base_url), signing_secret=None)
+    handler = socket_handler(app, "xapp-1-A1-test")
+    recorder = SocketRecorder()
+    baseline = running_tasks()  # the socket client's own message loop runs on; our work must finish
+    payload = json.loads(event_body(message(f"<@{BOT_USER}> {QUESTION}", "10.000100"), "EvS1"))
+    try:
+        await handler.handle(recorder, SocketModeRequest(type="events_api", envelope_id="env-1", payload=payload))
+        await handler.handle(recorder, SocketModeRequest(type="events_api", envelope_id="env-2", payload=payload,
+                                                         retry_attempt=1, retry_reason="timeout"))
+        await settle(baseline)
+    finally:
+        await handler.client.close()
+        fake.close()
+    assert [r.envelope_id for r in recorder.sent] == ["env-1", "env-2"]  # both acknowledged
+    [post] = fake.to("chat.postMessage")
+    assert (post["channel"], post["thread_ts"]) == ("C1", "10.000100")
+    assert post["text"].startswith(qa.text) and "Bronnen: [1]" in post["text"]
+    assert qa.calls == [(QUESTION, [], None)]
