@@ -22,8 +22,8 @@ from eval.gate import DEFAULT_TOLERANCE, GATED, check_bars, compare, load_baseli
 from eval.harness import aggregate, collect, score
 from eval.qa import load_qa
 from eval.report import build_report, fmt, write_reports
-from index.errors import VraagbaakError
 from service.config import Settings
+from service.errors import VraagbaakError
 from service.qa.protocol import MODES
 
 SEED = 0

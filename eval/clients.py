@@ -14,7 +14,7 @@ from typing import Protocol
 
 import httpx
 
-from index.errors import VraagbaakError
+from service.errors import VraagbaakError
 from service.qa.protocol import QAService
 from service.types import Turn
 

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 from eval.harness import LATENCY_METRICS, LOWER_IS_BETTER, QUALITY_METRICS
-from index.errors import VraagbaakError
+from service.errors import VraagbaakError
 
 GATED = ("hit@5", "mrr", "citation_validity", "cited_evidence", "key_fact_recall", "refusal_accuracy",
          "false_refusal_rate")

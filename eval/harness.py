@@ -15,7 +15,7 @@ from eval import metrics as m
 from eval.cache import ResultCache, item_key
 from eval.clients import Client, Unreachable
 from eval.qa import retrieval_items
-from index.errors import VraagbaakError
+from service.errors import VraagbaakError
 
 RETRIEVAL_METRICS = ("hit@1", "hit@3", "hit@5", "hit@10", "mrr", "ndcg@10", "all_evidence@10")
 ANSWER_METRICS = ("key_fact_recall", "citation_validity", "cited_evidence", "cited_marker_evidence",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from index.errors import VraagbaakError
+from service.errors import VraagbaakError
 
 REQUIRED = ("id", "question", "type")
 

@@ -14,7 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from index.errors import VraagbaakError
+from service.errors import VraagbaakError
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -39,8 +39,8 @@ from itertools import accumulate
 
 from index.footnotes import FOOTNOTE_BODY, PARA, rejoin_across_notes, strip_footnote_marks
 from index.wordsplits import (
+    FUNCTION_WORDS,
     MARK,
-    STOP,
     WORD,
     WORD_END,
     L,
@@ -171,14 +171,14 @@ def _hyphen_join(prev: str, nxt: str, layout: _Layout, vocab: Vocab) -> str:
         return ""
     acronym = len(x) < 2 or any(c.isupper() for c in x[1:])  # KMar-, VN-
     vowel_clash = x[-1].lower() in _VOWELS and y[0] in _VOWELS  # de-escalatie, diepte-interviews
-    return "-" if acronym or vowel_clash or "-" in first.strip("-") or y.lower() in STOP else ""
+    return "-" if acronym or vowel_clash or "-" in first.strip("-") or y.lower() in FUNCTION_WORDS else ""
 
 
 def _continues_after_blank(prev: str, nxt: str, layout: _Layout, vocab: Vocab) -> bool:
     """A blank line inside a sentence (page or column break) rather than a paragraph break."""
     if _BLOCK_START.match(nxt) or _is_table_row(prev) or prev[-1] in ".!?:;":
         return False
-    if nxt[0].islower() or prev.split()[-1] in STOP:
+    if nxt[0].islower() or prev.split()[-1] in FUNCTION_WORDS:
         return True
     first = WORD.match(nxt)  # a proper noun continues the sentence: "van\n\nAlgiers"
     proper_noun = bool(first) and first.group().lower() not in vocab.lowercase
@@ -201,7 +201,7 @@ def _separator(prev_raw: str, nxt_raw: str, layout: _Layout, vocab: Vocab) -> st
         return PARA  # a block ends at the page end; the next page starts elsewhere
     if layout.trailing and prev.endswith("-"):
         return " "  # suspended hyphen: "NAVO- en", "Mali- Frankrijk"
-    if nxt[0].islower() or prev.split()[-1] in STOP:
+    if nxt[0].islower() or prev.split()[-1] in FUNCTION_WORDS:
         return " "  # a line cannot end a heading with "aan", "de", "en"
     if not layout.trailing:
         return "\n"

@@ -1,8 +1,9 @@
-"""The one exception type that carries a user-facing message.
+"""The errors of the indexing side, and the base type that carries a user-facing message.
 
 Library code raises `VraagbaakError` (or a subclass) when input is bad in a way the user can fix:
 a missing corpus folder, an unreadable file, an index built with another embedder. The CLI prints
-the message as one line and exits non-zero; the HTTP layer turns it into its error body.
+the message as one line and exits non-zero; the HTTP layer turns it into its error body. The
+service's own errors (a failing language model, a full queue) are in service/errors.py.
 """
 
 
@@ -16,19 +17,3 @@ class CorpusError(VraagbaakError):
 
 class IndexStoreError(VraagbaakError):
     """The index on disk is missing, damaged, or built with another embedder."""
-
-
-class GeneratorError(VraagbaakError):
-    """A language-model backend failed (e.g. a remote server answered with an error): HTTP 502."""
-
-
-class GeneratorTimeout(GeneratorError):
-    """A language-model backend did not answer in time: HTTP 504."""
-
-
-class Busy(VraagbaakError):
-    """The generation queue is full; try again later: HTTP 429 with Retry-After."""
-
-    def __init__(self, message: str, retry_after: int = 5):
-        super().__init__(message)
-        self.retry_after = retry_after

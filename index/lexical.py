@@ -9,21 +9,12 @@ Does not do dense retrieval or fusion.
 from __future__ import annotations
 
 import json
-import re
-import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-_TOKEN = re.compile(r"[a-z0-9]+(?:[-/'][a-z0-9]+)*")
-STOPWORDS = frozenset(
-    """aan al alle als alles bij dan dat de deze die dit doch door dus een en er ge geen had heb hebben
-    heeft het hier hij hoe hun ik in is je kan kon maar me meer men met mij mijn na naar niet niets nog
-    nu of om omdat ons onze ook op over reeds te tegen toch toen tot u uit uw van veel voor want waren
-    was wat we wel werd wie wij wordt worden zal ze zelf zich zij zijn zo zou zouden the of and to welke
-    welk waar wanneer waarom hoeveel""".split()
-)
+from index.text import raw_terms
 
 
 @lru_cache(maxsize=1)
@@ -31,25 +22,6 @@ def _stemmer():
     import Stemmer
 
     return Stemmer.Stemmer("dutch")
-
-
-def fold(text: str) -> str:
-    """Lower-case and strip accents: 'Geïntegreerde' -> 'geintegreerde'."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
-
-
-def raw_terms(text: str) -> list[str]:
-    """Unstemmed terms, with hyphenated codes split and joined; stop words dropped."""
-    out: list[str] = []
-    for tok in _TOKEN.findall(fold(text)):
-        parts = re.split(r"[-/']", tok)
-        if len(parts) > 1:
-            out.extend(p for p in parts if p not in STOPWORDS)
-            out.append("".join(parts))
-        elif tok not in STOPWORDS:
-            out.append(tok)
-    return out
 
 
 def compound_heads(texts: list[str]) -> frozenset[str]:

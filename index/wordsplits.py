@@ -13,6 +13,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
+from index.text import FUNCTION_WORDS
+
 MARK = "\x00"  # page-start sentinel that clean.py keeps in the text until the end
 L = r"[^\W\d_]"  # a letter
 WORD = re.compile(rf"{L}+")
@@ -26,12 +28,6 @@ BOUND_SPACE = re.compile(
 HEAD_FRAGMENT = re.compile(r"(?:inter|multi|vredes|\w+(?:heids|teits|schaps|elings))")  # never standalone
 TAIL_FRAGMENTS = frozenset("schappelijk schappelijke landse lijke heid koming".split())
 INFLECTIONS = ("", "en", "s", "e", "n")
-STOP = frozenset(
-    """de het een en of te in op van voor met aan af er dat die dit deze om tot uit bij naar over door
-    als is zijn was waren wordt worden werd werden heeft hebben had kan kon zal zou moet mag wil gaan
-    gaat komen komt wat waar hier daar zo wel niet geen ook nog maar dan toe mee zich zij ze we wij hij
-    men al na tegen onder veel meer weer dien nu reeds zeer hun haar ons u""".split()
-)
 
 
 @dataclass(frozen=True)
@@ -83,7 +79,7 @@ def bound_join(head: str, tail: str) -> bool:
     """A split after a bound prefix or before a bound suffix: inter nationale, gemeen schappelijk."""
     h, t = head.lower(), tail.lower()
     bound = HEAD_FRAGMENT.fullmatch(h) or t in TAIL_FRAGMENTS
-    return bool(bound) and split_candidate(head, tail) and h not in STOP and t not in STOP
+    return bool(bound) and split_candidate(head, tail) and h not in FUNCTION_WORDS and t not in FUNCTION_WORDS
 
 
 def attested_join(head: str, tail: str, vocab: Vocab) -> bool:
@@ -91,7 +87,7 @@ def attested_join(head: str, tail: str, vocab: Vocab) -> bool:
     if len(tail) < 3:
         return False
     joined = vocab.attested(head + tail)
-    if head in STOP:  # voor namelijk, onder zoekers; never op dat, in gang, onder delen
+    if head in FUNCTION_WORDS:  # voor namelijk, onder zoekers; never op dat, in gang, onder delen
         rare_tail = len(tail) >= 7 and vocab.is_fragment(tail)
         return bool(joined) and (dominates(head, tail, vocab) or rare_tail)
     fragment = any(len(p) >= 4 and vocab.is_fragment(p) for p in (head, tail))
@@ -106,7 +102,7 @@ def dominates(head: str, tail: str, vocab: Vocab) -> bool:
     joined, together = vocab.attested(head + tail), vocab.bigrams[(head, tail)]
     if len(tail) < 4 or joined < max(3, 2 * together):
         return False
-    return head not in STOP or (joined >= max(5, 5 * together) and vocab.counts[tail] > together)
+    return head not in FUNCTION_WORDS or (joined >= max(5, 5 * together) and vocab.counts[tail] > together)
 
 
 def delete_spaces(text: str, spaces: list[int]) -> str:
@@ -135,14 +131,14 @@ def join_bound_splits(text: str, vocab: Vocab) -> str:
             continue
         spaces.append(space)
         third = words_at(text, end)[1] if text[end : end + 1] == " " else ""
-        if HEAD_FRAGMENT.fullmatch(head.lower()) and third.islower() and third not in STOP:
+        if HEAD_FRAGMENT.fullmatch(head.lower()) and third.islower() and third not in FUNCTION_WORDS:
             spaces.extend([end] if vocab.attested((tail + third).lower()) else [])
     return delete_spaces(text, spaces)
 
 
 def join_attested_splits(text: str, vocab: Vocab) -> str:
     """Join `head tail` pairs whose joined form the document attests (see attested_join)."""
-    pairs = {(a, b) for a, b in vocab.bigrams if b not in STOP and attested_join(a, b, vocab)}
+    pairs = {(a, b) for a, b in vocab.bigrams if b not in FUNCTION_WORDS and attested_join(a, b, vocab)}
     if not pairs:
         return text
     tails = "|".join(sorted({re.escape(b) for _, b in pairs}, key=len, reverse=True))

@@ -10,8 +10,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from index.errors import VraagbaakError
 from service.config import Settings
+from service.errors import VraagbaakError
 
 
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:

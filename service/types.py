@@ -1,7 +1,9 @@
-"""Shared vocabulary of the answering side: a Citation, an Answer, a chat Turn, and stream events.
+"""Shared vocabulary of the answering side, imported by every layer (qa, api, cli, eval, Slack): a retrieved
+Hit, an evidence Sentence, numbered Evidence, a Citation, an Answer, a chat Turn, and stream events.
 
 Plain frozen dataclasses. `Answer.to_dict()` is the JSON of POST /v1/ask (and of the `done` event
-of /v1/ask/stream), so every edge (HTTP, CLI --json, eval, Slack) shows the same shape.
+of /v1/ask/stream), so every edge (HTTP, CLI --json, eval, Slack) shows the same shape. The indexing
+side's vocabulary (Document, Chunk) is in index/schema.py.
 """
 
 from __future__ import annotations
@@ -11,6 +13,34 @@ from typing import Literal
 
 REFUSAL = ("Dat staat niet in de rapporten die ik kan raadplegen, dus daar kan ik geen betrouwbaar "
            "antwoord op geven.")
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved passage: one chunk, or neighbouring chunks of one document merged."""
+
+    chunk_id: str
+    doc_id: str
+    title: str
+    section: str
+    page: int | None
+    text: str
+    start: int
+    end: int
+    score: float
+    retrievers: tuple[str, ...]  # which retrievers had it in their top `depth`
+    row: int = -1  # row in the index (internal)
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence of a hit's text, scored as evidence for the question."""
+
+    text: str
+    hit: int  # index of the hit it comes from
+    start: int  # offset in the hit text
+    end: int
+    score: float
 
 
 @dataclass(frozen=True)
@@ -30,6 +60,20 @@ class Citation:
     text: str  # the whole cited passage
     quote: str  # the sentence(s) of the passage that support the claim
     score: float
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Numbered evidence: n (1-based) -> the sentence and the hit it comes from."""
+
+    sentences: tuple[Sentence, ...]
+    hits: tuple[Hit, ...]
+
+    def citation(self, n: int) -> Citation:
+        sent = self.sentences[n - 1]
+        h = self.hits[sent.hit]
+        return Citation(n, h.chunk_id, h.doc_id, h.title, h.section, h.page, h.text, sent.text,
+                        round(sent.score, 4))
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,10 @@ from fastapi.testclient import TestClient
 from httpx_sse import connect_sse
 from test_api_fakes import FakeQA, fake_settings
 
-from index.errors import Busy, GeneratorError, GeneratorTimeout, VraagbaakError
 from service.api.app import create_app
 from service.api.observability import JsonFormatter
 from service.config import Settings
+from service.errors import Busy, GeneratorError, GeneratorTimeout, VraagbaakError
 
 QUESTION = "Wanneer werd het C-130 detachement ingezet?"
 

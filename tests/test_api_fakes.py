@@ -27,8 +27,8 @@ import uvicorn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from service.qa.retrieval import Filters, Hit, validate_query  # noqa: E402
-from service.types import REFUSAL, Answer, Citation, StreamEvent, Turn  # noqa: E402
+from service.qa.retrieval import Filters, validate_query  # noqa: E402
+from service.types import REFUSAL, Answer, Citation, Hit, StreamEvent, Turn  # noqa: E402
 
 DOCUMENTS = [
     {"doc_id": "iob-minusma", "title": "IOB-evaluatie MINUSMA (fragment)", "publisher": "IOB", "year": 2022,

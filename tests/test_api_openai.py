@@ -9,9 +9,9 @@ import openai
 import pytest
 from test_api_fakes import FakeQA, fake_settings, running_server
 
-from index.errors import GeneratorError
 from service.api.app import create_app
 from service.api.openai import strip_sources
+from service.errors import GeneratorError
 
 QUESTION = "Wanneer werd het C-130 detachement ingezet?"
 QUOTE = "Het C-130 detachement werd ingezet van november 2021 tot en met mei 2022."

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from eval.gate import GATED, check_bars, compare, load_baseline, parse_bars, verdict
-from index.errors import VraagbaakError
+from service.errors import VraagbaakError
 
 
 def test_parse_bars():

@@ -20,9 +20,8 @@ from eval import cli
 from eval.clients import HttpClient, InProcessClient, ServiceError
 from eval.harness import aggregate, collect, score
 from eval.qa import load_qa
-from index.errors import GeneratorError
-from service.qa.retrieval import Hit
-from service.types import REFUSAL, Answer, Citation
+from service.errors import GeneratorError
+from service.types import REFUSAL, Answer, Citation, Hit
 
 E1 = "De Nederlandse ambassade in Bamako onderhield namens het kabinet het contact met de VN-missie in Mali."
 E2 = "Zij bleven soms twee tot drie jaar in het gebied in plaats van zes maanden, en kenden de taal."

@@ -16,7 +16,7 @@ import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 
-from index.errors import GeneratorError, GeneratorTimeout, VraagbaakError
+from service.errors import GeneratorError, GeneratorTimeout, VraagbaakError
 from service.models.generators import (
     OpenAIGenerator,
     ScriptedGenerator,

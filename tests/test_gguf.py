@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from index.errors import VraagbaakError
+from service.errors import VraagbaakError
 from service.models import gguf as models
 from service.models.gguf import GGUF_MODELS, GgufSpec, ensure_gguf
 

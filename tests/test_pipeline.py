@@ -9,15 +9,14 @@ import re
 import pytest
 
 from index.build import BuildConfig
-from index.errors import GeneratorError, VraagbaakError
 from index.store import load_index
 from index.text import is_dutch
+from service.errors import GeneratorError, VraagbaakError
 from service.models.embedder import FakeEmbedder
 from service.models.generators import ScriptedGenerator
 from service.qa.compose import (
     MAX_ANSWER_WORDS,
     SYSTEM_PROMPT,
-    Evidence,
     check_answer,
     complete,
     extractive_answer,
@@ -27,7 +26,6 @@ from service.qa.compose import (
 )
 from service.qa.evidence import (
     IdfTable,
-    Sentence,
     continuation,
     expected_type,
     question_weights,
@@ -38,8 +36,8 @@ from service.qa.evidence import (
     type_score,
 )
 from service.qa.pipeline import Pipeline, standalone
-from service.qa.retrieval import Hit, Retriever
-from service.types import REFUSAL, Answer, StreamEvent, Turn
+from service.qa.retrieval import Retriever
+from service.types import REFUSAL, Answer, Evidence, Hit, Sentence, StreamEvent, Turn
 
 MRC_QUESTION = "Wie coördineerde het Multinational Rotational Concept?"
 DUTCH_REPLY = "Het Multinational Rotational Concept werd gecoördineerd door Noorwegen [1]."

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from service.qa.evidence import IdfTable, Sentence, expected_type
+from index.text import squash
+from service.qa.evidence import IdfTable, expected_type
 from service.qa.refusal import (
     decide,
     is_compound,
@@ -12,9 +13,8 @@ from service.qa.refusal import (
     money_missing,
     passage_coverage,
     role_missing,
-    squash_text,
 )
-from service.qa.retrieval import Hit
+from service.types import Hit, Sentence
 
 C130 = ("Het C-130 detachement vloog voor MINUSMA vanuit Bamako. De kosten per vlieguur van de C-130 waren hoog. "
         "Na een motie van de Kamer voerde IOB de evaluatie uit.")
@@ -66,9 +66,9 @@ def test_compounds_of_report_words_are_not_unknown_names() -> None:
 def test_names_are_looked_up_in_the_whole_corpus_and_nationality_adjectives_are_not_names() -> None:
     question = "Vloog het C-130 detachement ook naar Gao, zoals het Noorse toestel?"
     assert missing_entities(question, _hits(C130), idf=IDF) == ["Gao"]  # not in the passage; Noorse skipped
-    assert missing_entities(question, _hits(C130), idf=IDF, corpus=squash_text(" ".join(OTHER))) == []
+    assert missing_entities(question, _hits(C130), idf=IDF, corpus=squash(" ".join(OTHER))) == []
     assert missing_entities("Vloog het detachement naar Darfur?", _hits(C130), idf=IDF,
-                            corpus=squash_text(" ".join(OTHER))) == ["Darfur"]
+                            corpus=squash(" ".join(OTHER))) == ["Darfur"]
 
 
 def test_spoken_filler_words_do_not_count_against_coverage() -> None:

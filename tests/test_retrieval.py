@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 
 from index.build import BuildConfig
-from index.errors import VraagbaakError
 from index.store import LoadedIndex, load_index
+from service.errors import VraagbaakError
 from service.models.embedder import FakeEmbedder
-from service.qa.retrieval import MAX_QUERY_CHARS, Filters, FusionParams, Hit, Retriever, rrf
+from service.qa.retrieval import MAX_QUERY_CHARS, Filters, FusionParams, Retriever, rrf
+from service.types import Hit
 
 IOB_TITLE = "IOB-evaluatie MINUSMA (fragment)"
 

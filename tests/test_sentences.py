@@ -9,9 +9,9 @@ from index import store
 from index.build import build_index
 from index.sentences import SentenceVectors, sentence_key, split_sentences
 from service.models.embedder import FakeEmbedder
-from service.qa.compose import MAX_ANSWER_WORDS, Evidence, extractive_answer
-from service.qa.evidence import Sentence, score_sentences
-from service.qa.retrieval import Hit
+from service.qa.compose import MAX_ANSWER_WORDS, extractive_answer
+from service.qa.evidence import score_sentences
+from service.types import Evidence, Hit, Sentence
 
 
 def sentence_texts(texts: list[str]) -> list[str]:

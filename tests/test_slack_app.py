@@ -28,7 +28,7 @@ from slack_fakes import (
     signed_headers,
 )
 
-from index.errors import GeneratorError
+from service.errors import GeneratorError
 from service.feedback import FeedbackStore
 from service.slack.app import create_slack_app, slack_router, web_client
 from service.slack.blocks import FEEDBACK_UP, SHARE

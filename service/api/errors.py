@@ -20,8 +20,8 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from index.errors import Busy, GeneratorError, GeneratorTimeout, VraagbaakError
 from service.api.schemas import MAX_BODY_BYTES
+from service.errors import Busy, GeneratorError, GeneratorTimeout, VraagbaakError
 
 log = logging.getLogger("vraagbaak.api")
 

@@ -20,8 +20,8 @@ import anyio.to_thread
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from index.errors import Busy
 from service.api.errors import ApiError
+from service.errors import Busy
 from service.qa.protocol import QAService
 
 log = logging.getLogger("vraagbaak.api")

@@ -19,7 +19,7 @@ from typing import Protocol
 
 import numpy as np
 
-from index.errors import VraagbaakError
+from service.errors import VraagbaakError
 
 DEFAULT_EMBEDDER = "e5-small"
 log = logging.getLogger("vraagbaak.embedder")

@@ -22,7 +22,7 @@ from typing import Protocol
 
 import httpx
 
-from index.errors import GeneratorError, GeneratorTimeout, VraagbaakError
+from service.errors import GeneratorError, GeneratorTimeout, VraagbaakError
 from service.models.gguf import GGUF_MODELS, ensure_gguf
 
 OnToken = Callable[[str], None]

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from index.errors import VraagbaakError
+from service.errors import VraagbaakError
 
 _CHUNK = 1 << 22  # 4 MiB: large enough for full disk speed, small enough for a smooth progress bar
 

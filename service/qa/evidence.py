@@ -12,25 +12,16 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 
 from index.lexical import analyze
 from index.sentences import split_sentences
-from service.qa.retrieval import Hit
+from service.types import Hit, Sentence
 
 _MIN_CHARS = 25
 Similarity = Callable[[list[str]], np.ndarray]
-
-
-@dataclass(frozen=True)
-class Sentence:
-    text: str
-    hit: int  # index of the hit it comes from
-    start: int  # offset in the hit text
-    end: int
-    score: float
 
 
 class IdfTable:

@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Protocol
 
-from service.qa.retrieval import Hit
-from service.types import Answer, StreamEvent, Turn
+from service.types import Answer, Hit, StreamEvent, Turn
 
 MODES = ("generate", "extractive")
 

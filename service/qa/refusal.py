@@ -12,14 +12,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from index.lexical import analyze, fold
-from service.qa.evidence import IdfTable, Sentence, coverage, has_type, question_weights, split_sentences
-from service.qa.retrieval import Hit
+from index.lexical import analyze
+from index.sentences import split_sentences
+from index.text import NOT_NAMES, SPOKEN_FILLER, fold, squash
+from service.qa.evidence import IdfTable, coverage, has_type, question_weights
+from service.types import Hit, Sentence
 
 _ENTITY = re.compile(r"\b(?:[A-Z][A-Za-z]*[A-Z][A-Za-z]*|[A-Z]-?\d+|[A-Z][a-zà-ÿ]{2,})(?:-\d+)?\b")
-_COMMON = {"nederland", "nederlandse", "nederlanders", "vn", "welke", "wat", "wie", "waar", "hoe", "hoeveel",
-           "waarom", "wanneer", "in", "en", "op", "de", "het", "van", "is", "was", "zijn", "heeft", "hadden",
-           "mochten", "naar", "via", "sinds", "met", "volgens"}
 
 
 @dataclass(frozen=True)
@@ -36,7 +35,7 @@ def question_entities(question: str) -> list[str]:
     plainly capitalised first word of a sentence ('Beschrijf', 'Leg uit'): that capital is grammar."""
     firsts = {m.start(1) for m in _SENTENCE_START.finditer(question)}
     return [m.group() for m in _ENTITY.finditer(question)
-            if fold(m.group()) not in _COMMON and m.start() not in firsts]
+            if fold(m.group()) not in NOT_NAMES and m.start() not in firsts]
 
 
 def is_compound(word: str, idf: IdfTable) -> bool:
@@ -54,11 +53,6 @@ def is_compound(word: str, idf: IdfTable) -> bool:
 _DEMONYM = re.compile(r"[A-Z][a-zà-ÿ]{2,}(?:se|sche)")  # Noorse, Amerikaanse, Belgische: not the unknown name
 
 
-def squash_text(text: str) -> str:
-    """Lowercased, accents folded, only letters and digits: how names are looked up."""
-    return re.sub(r"[^a-z0-9]", "", fold(text))
-
-
 def missing_entities(question: str, hits: list[Hit], heads: frozenset[str] = frozenset(),
                      idf: IdfTable | None = None, corpus: str = "") -> list[str]:
     """Question entities that neither the retrieved passages nor (when given, squashed) the whole corpus
@@ -67,11 +61,11 @@ def missing_entities(question: str, hits: list[Hit], heads: frozenset[str] = fro
     haystack = None  # the passages, squashed; built only for a name the corpus check did not settle
     out = []
     for e in question_entities(question):
-        key = squash_text(e)
+        key = squash(e)
         if _DEMONYM.fullmatch(e) or (corpus and key in corpus):
             continue
         if haystack is None:
-            haystack = squash_text(" ".join(h.text for h in hits))
+            haystack = squash(" ".join(h.text for h in hits))
         if key in haystack:
             continue
         if e[1:].islower() and (len(analyze(e, heads)) > len(analyze(e)) or (idf and is_compound(e, idf))):
@@ -110,11 +104,7 @@ def type_missing(question: str, kind: str | None, hits: list[Hit], idf: IdfTable
 
 # Words of spoken questions that carry no topic and that formal reports rarely use ("Waarom doet Nederland
 # eigenlijk mee aan missies waar het maar een handvol mensen naartoe stuurt?"): left out of coverage.
-_CHATTER = frozenset(t for w in (
-    "doen doet deed deden gaan gaat ging gingen komen komt kwam kwamen krijgen krijgt kreeg kregen zitten zit "
-    "zat zaten staan staat stond stonden sturen stuurt stuurde stuurden zeggen zegt zei maken maakt maakte "
-    "eigenlijk precies ongeveer echt naartoe heen ergens iemand iets alles "
-    "inmiddels tegenwoordig nou toch dus mee daar hier er").split() for t in analyze(w))
+_CHATTER = frozenset(t for w in SPOKEN_FILLER for t in analyze(w))
 
 
 def passage_coverage(question: str, hits: list[Hit], idf: IdfTable, conversation: str = "") -> float:
@@ -134,7 +124,7 @@ def money_missing(kind: str | None, hits: list[Hit]) -> bool:
 def decide(question: str, kind: str | None, hits: list[Hit], evidence: list[Sentence], idf: IdfTable,
            heads: frozenset[str] = frozenset(), conversation: str = "", min_coverage: float = 0.33,
            corpus: str = "") -> Decision:
-    """`corpus`: all indexed text, squashed (`squash_text`), to look names up beyond the passages."""
+    """`corpus`: all indexed text, squashed (`squash`), to look names up beyond the passages."""
     if not hits or not evidence:
         return Decision(True, "geen passages gevonden")
     if missing := missing_entities(question, hits, heads, idf, corpus):

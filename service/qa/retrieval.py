@@ -12,27 +12,13 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from index.errors import VraagbaakError
 from index.schema import Chunk
 from index.store import LoadedIndex
+from service.errors import VraagbaakError
 from service.models.embedder import Embedder
+from service.types import Hit
 
 MAX_QUERY_CHARS = 2000
-
-
-@dataclass(frozen=True)
-class Hit:
-    chunk_id: str
-    doc_id: str
-    title: str
-    section: str
-    page: int | None
-    text: str
-    start: int
-    end: int
-    score: float
-    retrievers: tuple[str, ...]  # which retrievers had it in their top `depth`
-    row: int = -1  # row in the index (internal)
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ class QueueFull(Exception):
 
 def failure_message(exc: BaseException, request_id: str) -> str:
     """A short polite Dutch message for a failed answer, with the id that finds its log line."""
-    from index.errors import Busy, GeneratorError, GeneratorTimeout, VraagbaakError
+    from service.errors import Busy, GeneratorError, GeneratorTimeout, VraagbaakError
 
     if isinstance(exc, QueueFull | Busy):
         text = BUSY

@@ -11,7 +11,7 @@ import asyncio
 import logging
 from typing import Any
 
-from index.errors import VraagbaakError
+from service.errors import VraagbaakError
 from service.slack.app import build_bot, create_slack_app, web_client
 
 log = logging.getLogger("vraagbaak.slack")
