@@ -17,8 +17,8 @@ from index import documents as corpus
 from index import store
 from index.cache import EmbeddingCache, text_key
 from index.chunking import chunk_documents
+from index.embedder import Embedder
 from index.sentences import sentence_key, split_sentences
-from service.models.embedder import Embedder
 
 SPANS_KEY = "sentence-spans-v1\x00"  # cache key prefix of a chunk's sentence vectors
 

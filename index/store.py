@@ -20,6 +20,7 @@ import shutil
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -32,14 +33,55 @@ FORMAT_VERSION = 2  # 2: sentence vectors
 FAISS_KINDS = ("flat", "hnsw", "ivf")
 
 
+class RetrievalStore(Protocol):
+    """What retrieval asks of a store: the chunks by row, every row's dense and lexical score for a query,
+    and the sentence vectors. `LoadedIndex` (FAISS + BM25 on disk) implements it; another vector store
+    would implement the same five members."""
+
+    manifest: dict
+    chunks: list[Chunk]
+    documents: list[dict]
+    sentences: SentenceVectors | None
+
+    @property
+    def heads(self) -> frozenset[str]:
+        """Compound heads of the lexical analyzer ('missie' for 'vredesmissie')."""
+        ...
+
+    def dense_scores(self, query_vector: np.ndarray) -> np.ndarray:
+        """Inner product of every row with the (normalised) query vector; -1 for rows not returned."""
+        ...
+
+    def lexical_scores(self, query: str) -> np.ndarray:
+        """BM25 score of every row for `query`."""
+        ...
+
+
 @dataclass
 class LoadedIndex:
+    """An index folder loaded into memory: the RetrievalStore over FAISS and bm25s."""
+
     manifest: dict
     chunks: list[Chunk]
     documents: list[dict]
     dense: object  # faiss.Index
     lexical: LexicalIndex
     sentences: SentenceVectors | None = None  # None for an index built without sentence vectors
+
+    @property
+    def heads(self) -> frozenset[str]:
+        return self.lexical.heads
+
+    def dense_scores(self, query_vector: np.ndarray) -> np.ndarray:
+        n = self.dense.ntotal
+        scores, ids = self.dense.search(query_vector[None, :], n)
+        out = np.full(n, -1.0, dtype=np.float32)
+        valid = ids[0] >= 0
+        out[ids[0][valid]] = scores[0][valid]
+        return out
+
+    def lexical_scores(self, query: str) -> np.ndarray:
+        return self.lexical.scores(query)
 
 
 def build_faiss(vectors: np.ndarray, kind: str = "flat"):

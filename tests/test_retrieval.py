@@ -3,6 +3,10 @@ which retriever found what, query validation and the fusion formula."""
 
 from __future__ import annotations
 
+import sys
+import threading
+import time
+
 import numpy as np
 import pytest
 
@@ -197,3 +201,56 @@ def test_rrf_by_hand() -> None:
 
 def test_rrf_of_nothing_is_zero() -> None:
     assert rrf([(np.array([], dtype=int), 1.0)], n=3, k=60.0).tolist() == [0.0, 0.0, 0.0]
+
+
+# -- follow-ups and the query cache ----------------------------------------------------------------------
+
+def test_search_followup_equals_the_two_searches_it_replaces(retriever: Retriever) -> None:
+    query, own = "Welke eenheid ging mee? Wie coördineerde het Multinational Rotational Concept?", "Welke eenheid?"
+    fused, alone = retriever.search_followup(query, own, k=5)
+    assert fused == retriever.search(query, 5, also=own)
+    assert alone == retriever.search(query, 5)
+    assert fused != alone  # the follow-up's own words change the ranking: the test can tell them apart
+
+
+class CountingEmbedder(FakeEmbedder):
+    """Embeds queries slowly enough (a sleep releases the GIL) that threads interleave inside the cache."""
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        time.sleep(0.0005)
+        return super().embed_queries(texts)
+
+
+def test_query_cache_survives_concurrent_searches_while_it_evicts(index: LoadedIndex) -> None:
+    embedder = CountingEmbedder()
+    retriever = Retriever(index, embedder)
+    words = ["MINUSMA", "Mali", "C-130", "Noorwegen", "IOB", "evaluatie", "detachement", "Portugal"]
+    queries = [f"{words[i % 8]} {words[(i // 8) % 8]} vraag {i}" for i in range(600)]  # > 256: evicts
+    expected = {q: retriever.search(q, k=3) for q in queries[:40]}
+    retriever.clear_query_cache()
+    errors: list[BaseException] = []
+    results: dict[str, list[Hit]] = {}
+
+    def worker(offset: int) -> None:
+        try:
+            for q in queries[offset::8]:
+                hits = retriever.search(q, k=3)
+                if q in expected:
+                    results[q] = hits
+        except BaseException as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible: races show up
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert errors == []
+    assert results == expected
+    assert len(retriever._query_vectors) <= 256
+    np.testing.assert_allclose(retriever.query_vector(queries[-1]), embedder.embed_queries([queries[-1]])[0])

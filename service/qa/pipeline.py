@@ -12,7 +12,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import asdict
 
 from index.text import is_dutch, squash
@@ -45,8 +45,9 @@ class Pipeline:
                  evidence_sentences: int = 5, evidence_chars: int = 1100):
         self.retriever = retriever
         # Sentence scoring without compound heads: measured 0.685 vs 0.648 key-fact recall with them.
-        self.idf = IdfTable([c.text for c in retriever.index.chunks])
-        self._corpus = squash(" ".join(c.text for c in retriever.index.chunks))  # names beyond the passages
+        texts = retriever.chunk_texts()
+        self.idf = IdfTable(texts)
+        self._corpus = squash(" ".join(texts))  # names beyond the passages
         self._factory = generator_factory
         self._generator = None
         self._lock = threading.Lock()
@@ -62,60 +63,61 @@ class Pipeline:
 
     def ask(self, question: str, history: list[Turn] | None = None, mode: str | None = None,
             k: int | None = None) -> Answer:
-        answer = None
-        for event in self.ask_stream(question, history, mode, k, stream_tokens=False):
-            if event.event == "done":
-                answer = event.data["answer_obj"]
-        assert answer is not None
-        return answer
+        steps = self._steps(question, history, mode, k, stream_tokens=False)
+        while True:
+            try:
+                next(steps)  # the 'sources' event: not needed here
+            except StopIteration as done:
+                return done.value
 
     def ask_stream(self, question: str, history: list[Turn] | None = None, mode: str | None = None,
                    k: int | None = None, stream_tokens: bool = True) -> Iterator[StreamEvent]:
+        answer = yield from self._steps(question, history, mode, k, stream_tokens)
+        if stream_tokens and (answer.mode == "extractive" or answer.refused):
+            for piece in _pieces(answer.answer):
+                yield StreamEvent("token", {"text": piece})
+        yield StreamEvent("done", answer.to_dict())
+
+    def _steps(self, question: str, history: list | None, mode: str | None, k: int | None,
+               stream_tokens: bool) -> Generator[StreamEvent, None, Answer]:
+        """The answer, step by step: yields 'sources' (and the model's 'token's when `stream_tokens`),
+        returns the Answer. Both `ask` and `ask_stream` run it."""
         t0 = time.perf_counter()
         question, history, mode = validate_query(question), _turns(history), self._mode(mode)
         query, conversation = standalone(question, history)
         # a follow-up searches with its own words too: "hoe groot is dat noordelijke deel van Mali?" after a
-        # question about MINUSMA's sectors must not only find the sectors again (measured: docs/answers.md)
-        followup = query != question
-        hits = self.retriever.search(query, k or self.k, also=question if followup else None)
+        # question about MINUSMA's sectors must not only find the sectors again (measured: docs/answers.md);
+        # refusal looks at what the question with its context finds as well: one ranking of each query serves both
+        if query != question:
+            hits, context_hits = self.retriever.search_followup(query, question, k or self.k)
+            seen = hits + context_hits
+        else:
+            hits = seen = self.retriever.search(query, k or self.k)
         timings = {"retrieve": _ms(t0)}
         yield StreamEvent("sources", {"hits": [_hit_dict(h) for h in hits]})
         t1 = time.perf_counter()
         kind = expected_type(question)
         said = frozenset(self.idf.terms(" ".join(t.content for t in history[-4:] if t.role == "assistant")))
         sentences = self._evidence(question, query, conversation, kind, hits, said)
-        # refusal looks at what the question with its context finds as well (its vector is cached)
-        seen = hits + self.retriever.search(query, k or self.k) if followup else hits
-        decision = decide(question, kind, seen, sentences, self.idf, self.retriever.index.lexical.heads,
+        decision = decide(question, kind, seen, sentences, self.idf, self.retriever.compound_heads,
                           conversation, corpus=self._corpus)
         timings["evidence"] = _ms(t1)
         if decision.refuse:
-            answer = self._refusal(hits, query, mode, timings, t0, decision.reason)
-        else:
-            evidence = Evidence(tuple(sentences), tuple(hits))
-            text, prompt_tokens = yield from self._answer_text(question, history, evidence, mode, timings,
-                                                               stream_tokens)
-            text, cites = renumber(text, evidence)
-            timings["total"] = _ms(t0)
-            answer = Answer(text, False, cites, timings, mode, query, prompt_tokens)
-        if stream_tokens and (mode == "extractive" or answer.refused):
-            for piece in _pieces(answer.answer):
-                yield StreamEvent("token", {"text": piece})
-        yield StreamEvent("done", {**answer.to_dict(), "answer_obj": answer} if not stream_tokens
-                          else answer.to_dict())
+            return self._refusal(hits, query, mode, timings, t0, decision.reason)
+        evidence = Evidence(tuple(sentences), tuple(hits))
+        text, prompt_tokens = yield from self._answer_text(question, history, evidence, mode, timings,
+                                                           stream_tokens)
+        text, cites = renumber(text, evidence)
+        timings["total"] = _ms(t0)
+        return Answer(text, False, cites, timings, mode, query, prompt_tokens)
 
     def documents(self) -> list[dict]:
-        counts: dict[str, int] = {}
-        for c in self.retriever.index.chunks:
-            counts[c.doc_id] = counts.get(c.doc_id, 0) + 1
-        return [{"doc_id": d["doc_id"], "title": d["title"], "publisher": d.get("publisher", ""),
-                 "year": d.get("year"), "kind": d.get("kind", ""), "chunks": counts.get(d["doc_id"], 0)}
-                for d in self.retriever.index.documents]
+        return self.retriever.documents()
 
     def info(self) -> dict:
         gen = self._generator
-        return {"embedder": self.retriever.embedder.name, "generator": getattr(gen, "name", None),
-                "default_mode": self.default_mode, "index": self.retriever.index.manifest}
+        return {"embedder": self.retriever.embedder_name, "generator": getattr(gen, "name", None),
+                "default_mode": self.default_mode, "index": self.retriever.manifest}
 
     # -- steps ---------------------------------------------------------------------------------------------
     def _mode(self, mode: str | None) -> str:
@@ -128,16 +130,8 @@ class Pipeline:
                   said: frozenset[str] = frozenset()) -> list[Sentence]:
         weights = question_weights(question, self.idf, conversation)
         sentences = select_evidence(weights, kind, hits, self.idf, max_sentences=8, max_chars=2000,
-                                    similarity=self._similarity(query), said=said)
+                                    similarity=self.retriever.sentence_similarity(query), said=said)
         return _fit(sentences, max_sentences=self.evidence_sentences, max_chars=self.evidence_chars)
-
-    def _similarity(self, query: str):
-        """Sentence texts -> cosine to the (standalone) query, from the index's sentence vectors."""
-        vectors = self.retriever.index.sentences
-        if vectors is None or not len(vectors):
-            return None
-        qv = self.retriever.query_vector(query)
-        return lambda texts: vectors.similarities(texts, qv, embed=self.retriever.embedder.embed_passages)
 
     def _answer_text(self, question: str, history: list[Turn], evidence: Evidence, mode: str, timings: dict,
                      stream_tokens: bool):
@@ -222,10 +216,24 @@ def _fit(sentences: list[Sentence], max_sentences: int, max_chars: int) -> list[
 
 
 def _turns(history: list | None) -> list[Turn]:
-    turns = [h if isinstance(h, Turn) else Turn(h["role"], h["content"]) for h in history or []]
+    turns = [_turn(i, h) for i, h in enumerate(history or [])]
     if len(turns) > 20:
         raise VraagbaakError(f"te veel beurten in de geschiedenis: {len(turns)} (maximaal 20)")
     return turns
+
+
+def _turn(i: int, item: object) -> Turn:
+    """A history item as a Turn: a Turn, or a mapping with role 'user' or 'assistant' and text content."""
+    if isinstance(item, Turn):
+        return item
+    if not isinstance(item, dict):
+        raise VraagbaakError(f"beurt {i} van de geschiedenis is geen object met role en content")
+    role, content = item.get("role"), item.get("content")
+    if role not in ("user", "assistant"):
+        raise VraagbaakError(f"beurt {i} van de geschiedenis: role moet 'user' of 'assistant' zijn, niet {role!r}")
+    if not isinstance(content, str):
+        raise VraagbaakError(f"beurt {i} van de geschiedenis: content moet tekst zijn")
+    return Turn(role, content)
 
 
 def _pieces(text: str) -> Iterator[str]:

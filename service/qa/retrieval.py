@@ -1,21 +1,25 @@
 """Hybrid retrieval: dense (e5 over FAISS) + lexical (BM25, Dutch stemming), fused, filtered, deduplicated.
 
-`Retriever.search(query, k, filters)` is the one entry point. Fusion is weighted reciprocal rank
-fusion over each retriever's top `depth`; the weights and depth were tuned on the dev set
+`Retriever.search(query, k, filters)` is the one entry point (`search_followup` for a follow-up question);
+the Retriever also answers what the pipeline needs to know of the index (chunk texts, compound heads,
+sentence similarities, documents, manifest), so nothing reaches into the store. Fusion is weighted
+reciprocal rank fusion over each retriever's top `depth`; the weights and depth were tuned on the dev set
 (docs/retrieval.md). Does not generate answers and does not load models itself: it is handed a
 loaded index and an embedder.
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from index.embedder import Embedder
 from index.schema import Chunk
-from index.store import LoadedIndex
+from index.store import RetrievalStore
 from service.errors import VraagbaakError
-from service.models.embedder import Embedder
 from service.types import Hit
 
 MAX_QUERY_CHARS = 2000
@@ -67,7 +71,7 @@ def rrf(rankings: list[tuple[np.ndarray, float]], n: int, k: float) -> np.ndarra
 
 @dataclass
 class Retriever:
-    index: LoadedIndex
+    index: RetrievalStore
     embedder: Embedder
     params: FusionParams = field(default_factory=FusionParams)
 
@@ -76,15 +80,54 @@ class Retriever:
         self._doc_ids = np.array([c.doc_id for c in chunks])
         self._years = np.array([c.year or 0 for c in chunks])
         self._query_vectors: dict[str, np.ndarray] = {}  # small cache: ask() scores sentences with it too
+        self._cache_lock = threading.Lock()  # searches run in worker threads; the cache evicts
 
+    # -- what the pipeline reads of the index, without reaching into it --------------------------------
+    @property
+    def manifest(self) -> dict:
+        return self.index.manifest
+
+    @property
+    def embedder_name(self) -> str:
+        return self.embedder.name
+
+    @property
+    def compound_heads(self) -> frozenset[str]:
+        return self.index.heads
+
+    def chunk_texts(self) -> list[str]:
+        """The text of every indexed chunk, in row order."""
+        return [c.text for c in self.index.chunks]
+
+    def documents(self) -> list[dict]:
+        """The indexed reports: doc_id, title, publisher, year, kind, chunks."""
+        counts: dict[str, int] = {}
+        for c in self.index.chunks:
+            counts[c.doc_id] = counts.get(c.doc_id, 0) + 1
+        return [{"doc_id": d["doc_id"], "title": d["title"], "publisher": d.get("publisher", ""),
+                 "year": d.get("year"), "kind": d.get("kind", ""), "chunks": counts.get(d["doc_id"], 0)}
+                for d in self.index.documents]
+
+    def sentence_similarity(self, query: str) -> Callable[[list[str]], np.ndarray] | None:
+        """Sentence texts -> cosine to `query`, from the index's sentence vectors (a sentence the index
+        lacks is embedded); None when the index holds no sentence vectors."""
+        vectors = self.index.sentences
+        if vectors is None or not len(vectors):
+            return None
+        qv = self.query_vector(query)
+        return lambda texts: vectors.similarities(texts, qv, embed=self.embedder.embed_passages)
+
+    # -- search ----------------------------------------------------------------------------------------
     def query_vector(self, query: str) -> np.ndarray:
         """The embedder's (normalised) vector of `query`, cached for the last few hundred queries."""
-        vec = self._query_vectors.get(query)
+        with self._cache_lock:
+            vec = self._query_vectors.get(query)
         if vec is None:
             vec = self.embedder.embed_queries([query])[0]
-            if len(self._query_vectors) >= 256:
-                self._query_vectors.pop(next(iter(self._query_vectors)), None)
-            self._query_vectors[query] = vec
+            with self._cache_lock:
+                if len(self._query_vectors) >= 256:
+                    self._query_vectors.pop(next(iter(self._query_vectors)), None)
+                self._query_vectors[query] = vec
         return vec
 
     def _mask(self, filters: Filters) -> np.ndarray | None:
@@ -99,51 +142,66 @@ class Retriever:
 
     def clear_query_cache(self) -> None:
         """Forget cached query vectors (benchmarks time cold queries)."""
-        self._query_vectors.clear()
+        with self._cache_lock:
+            self._query_vectors.clear()
 
     def dense_scores(self, query: str) -> np.ndarray:
-        qv = self.query_vector(query)[None, :]
-        n = self.index.dense.ntotal
-        scores, ids = self.index.dense.search(qv, n)
-        out = np.full(n, -1.0, dtype=np.float32)
-        valid = ids[0] >= 0
-        out[ids[0][valid]] = scores[0][valid]
-        return out
+        return self.index.dense_scores(self.query_vector(query))
+
+    def _tops(self, text: str, mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """The top-`depth` rows of the dense and of the BM25 ranking of `text` (within `mask`)."""
+        depth = self.params.depth
+        dense, lexical = self.dense_scores(text), self.index.lexical_scores(text)
+        if mask is not None:
+            dense, lexical = np.where(mask, dense, -np.inf), np.where(mask, lexical, -np.inf)
+        top_dense = np.argsort(-dense, kind="stable")[:depth]
+        top_bm25 = np.argsort(-lexical, kind="stable")[:depth]
+        top_bm25 = top_bm25[lexical[top_bm25] > 0]
+        if mask is not None:
+            top_dense, top_bm25 = top_dense[mask[top_dense]], top_bm25[mask[top_bm25]]
+        return top_dense, top_bm25
+
+    def _fuse(self, tops: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Rows ordered by fused score over the queries' `tops`, and the rows each retriever found."""
+        p = self.params
+        lists = [pair for dense, bm25 in tops for pair in ((dense, p.dense_weight), (bm25, p.lexical_weight))]
+        found = {"dense": tops[0][0], "bm25": tops[0][1]}
+        if len(tops) > 1:  # rows either query found (unordered): what `search` reports as found_by
+            found = {"dense": np.union1d(tops[0][0], tops[1][0]), "bm25": np.union1d(tops[0][1], tops[1][1])}
+        fused = rrf(lists, len(self.index.chunks), p.rrf_k)
+        order = np.argsort(-fused, kind="stable")
+        return order[fused[order] > 0], {**found, "fused": fused}
 
     def rank(self, query: str, filters: Filters | None = None, also: str | None = None,
              ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Rows ordered by fused score (filtered), and each retriever's top-`depth` rows. With `also`,
         that query's dense and BM25 rankings are fused in at the same weights."""
-        p = self.params
         mask = self._mask(filters or Filters())
-        lists = []
-        for text in (query, also) if also else (query,):
-            dense, lexical = self.dense_scores(text), self.index.lexical.scores(text)
-            if mask is not None:
-                dense, lexical = np.where(mask, dense, -np.inf), np.where(mask, lexical, -np.inf)
-            top_dense = np.argsort(-dense, kind="stable")[:p.depth]
-            top_bm25 = np.argsort(-lexical, kind="stable")[:p.depth]
-            top_bm25 = top_bm25[lexical[top_bm25] > 0]
-            if mask is not None:
-                top_dense, top_bm25 = top_dense[mask[top_dense]], top_bm25[mask[top_bm25]]
-            lists += [(top_dense, p.dense_weight), (top_bm25, p.lexical_weight)]
-        tops = {"dense": lists[0][0], "bm25": lists[1][0]}
-        if also:  # rows either query found (unordered): what `search` reports as found_by
-            tops = {"dense": np.union1d(lists[0][0], lists[2][0]), "bm25": np.union1d(lists[1][0], lists[3][0])}
-        fused = rrf(lists, len(self.index.chunks), p.rrf_k)
-        order = np.argsort(-fused, kind="stable")
-        return order[fused[order] > 0], {**tops, "fused": fused}
+        return self._fuse([self._tops(text, mask) for text in ((query, also) if also else (query,))])
 
     def search(self, query: str, k: int = 10, filters: Filters | dict | None = None,
                also: str | None = None) -> list[Hit]:
         """The k best passages for `query`; `also` is a second query fused in (a follow-up's own words
         next to the question with its context)."""
+        query, filters = self._checked(query, k, filters)
+        return self._hits(*self.rank(query, filters, also), k)
+
+    def search_followup(self, query: str, own: str, k: int = 10) -> tuple[list[Hit], list[Hit]]:
+        """For a follow-up, from one ranking of each query: the k best passages of the question with its
+        context (`query`) fused with the follow-up's own words (`own`), and those of `query` alone."""
+        query, filters = self._checked(query, k, None)
+        mask = self._mask(filters)
+        tops = [self._tops(query, mask), self._tops(own, mask)]
+        return self._hits(*self._fuse(tops), k), self._hits(*self._fuse(tops[:1]), k)
+
+    def _checked(self, query: str, k: int, filters: Filters | dict | None) -> tuple[str, Filters]:
         query = validate_query(query)
         if not 1 <= k <= 100:
             raise VraagbaakError(f"k moet tussen 1 en 100 liggen, niet {k}")
-        if not isinstance(filters, Filters):
-            filters = Filters.from_dict(filters)
-        order, tops = self.rank(query, filters, also)
+        return query, filters if isinstance(filters, Filters) else Filters.from_dict(filters)
+
+    def _hits(self, order: np.ndarray, tops: dict[str, np.ndarray], k: int) -> list[Hit]:
+        """The first k passages of `order`; neighbouring chunks merge into one passage."""
         members = {name: set(rows.tolist()) for name, rows in tops.items() if name != "fused"}
         hits: list[Hit] = []
         limit = self.params.merge_chars
