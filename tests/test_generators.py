@@ -20,11 +20,12 @@ from service.errors import GeneratorError, GeneratorTimeout, VraagbaakError
 from service.models.generators import (
     OpenAIGenerator,
     ScriptedGenerator,
+    ScriptExhausted,
     TransformersGenerator,
-    _emit_until_stop,
     cut_at_stop,
     make_generator,
 )
+from service.models.generators.base import _emit_until_stop
 
 MSGS = [{"role": "system", "content": "Antwoord kort."}, {"role": "user", "content": "Wie schreef het rapport?"}]
 
@@ -44,8 +45,9 @@ def test_scripted_replies_in_order_records_calls_and_streams_words() -> None:
 
 def test_scripted_empty_queue_and_enqueued_error() -> None:
     gen = ScriptedGenerator()
-    with pytest.raises(GeneratorError, match="geen antwoord meer"):
+    with pytest.raises(ScriptExhausted, match="no reply left"):
         gen.generate(MSGS)
+    assert not issubclass(ScriptExhausted, GeneratorError)  # no fallback may catch it
     gen.enqueue(GeneratorTimeout("te traag"))
     with pytest.raises(GeneratorTimeout, match="te traag"):
         gen.generate(MSGS)

@@ -13,7 +13,7 @@ from index.store import load_index
 from index.text import is_dutch
 from service.errors import GeneratorError, VraagbaakError
 from service.models.embedder import FakeEmbedder
-from service.models.generators import ScriptedGenerator
+from service.models.generators import ScriptedGenerator, ScriptExhausted
 from service.qa.compose import (
     MAX_ANSWER_WORDS,
     SYSTEM_PROMPT,
@@ -340,6 +340,11 @@ def test_english_generated_answer_falls_back_to_extractive_dutch(generative: Pip
     assert is_dutch(answer.answer) is True
     assert answer.answer == _fallback(generative, gen, MRC_QUESTION).answer
     _assert_citations_valid(answer)
+
+
+def test_a_forgotten_enqueue_fails_the_test_instead_of_falling_back(generative: Pipeline) -> None:
+    with pytest.raises(ScriptExhausted):
+        generative.ask(MRC_QUESTION)
 
 
 def test_generator_failure_gives_the_extractive_answer(generative: Pipeline, gen: ScriptedGenerator) -> None:
