@@ -13,14 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from service.models.e5convert import (
-    MANIFEST_NAME,
-    dequantize_q4_0,
-    ensure_e5_model,
-    precompiled_charsmap,
-    read_e5_file,
-    source_model_file,
-)
+from service.models.e5convert import MANIFEST_NAME, ensure_e5_model, source_model_file
+from service.models.e5file import dequantize_q4_0, read_e5_file
+from service.models.e5tokenizer import precompiled_charsmap
 
 PASSAGES = [
     "Het Nederlandse detachement met een C-130 transportvliegtuig werd van juni 2013 tot en met "
