@@ -4,6 +4,7 @@ time, and used to rank evidence sentences; plus the extractive answer's word bud
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from index import store
 from index.build import build_index
@@ -93,3 +94,21 @@ def test_word_budget_drops_the_weakest_sentence_not_the_last_in_the_passage() ->
     assert len(answer.split()) <= MAX_ANSWER_WORDS + 6
     assert "Rota en Nairobi [3]" in answer and "[2]" not in answer  # the 0.8 one did not fit; the short one did
     assert answer.index("[1]") < answer.index("[3]")  # document order within the passage
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Kamerstuk 29 521, nr. 451. Ook de huidige ontwikkelingen blijven buiten beschouwing.",
+     ["Kamerstuk 29 521, nr. 451.", "Ook de huidige ontwikkelingen blijven buiten beschouwing."]),
+    ("Het gaat o.a. om trainers en stafofficieren. Die zijn schaars.",
+     ["Het gaat o.a. om trainers en stafofficieren.", "Die zijn schaars."]),
+    ("Zie art. 100 van de Grondwet.", ["Zie art. 100 van de Grondwet."]),
+    ("De minister A. Koenders sprak. Daarna volgde het debat.",
+     ["De minister A. Koenders sprak.", "Daarna volgde het debat."]),
+    ("De inzet eindigde in 2022. 128 interviews werden gehouden.",
+     ["De inzet eindigde in 2022.", "128 interviews werden gehouden."]),
+    ("Hoofdvraag: wat is bereikt?\nOnderzoeksvraag 1: wat waren de doelen?",
+     ["Hoofdvraag: wat is bereikt?", "Onderzoeksvraag 1: wat waren de doelen?"]),
+    ("de inzet van MINUSMA. daarna niets", ["de inzet van MINUSMA. daarna niets"]),  # no capital: no split
+])
+def test_split_sentences(text: str, expected: list[str]) -> None:
+    assert [text[s:e].strip() for s, e in split_sentences(text)] == expected

@@ -1,0 +1,171 @@
+"""service.qa.compose on hand-made evidence: answer sentences, [n] parsing, repair and renumbering,
+the support checks that keep a generated answer honest, and completing it from the evidence."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from index.sentences import split_sentences
+from index.text import is_dutch
+from service.qa.compose import (
+    MAX_ANSWER_WORDS,
+    check_answer,
+    complete,
+    extractive_answer,
+    normalize_marks,
+    renumber,
+)
+from service.types import Evidence, Hit, Sentence
+
+ENGLISH_REPLY = "The C-130 detachement was part of the Multinational Rotational Concept coordinated by Noorwegen [1]."
+
+H0 = ("De inzet vond plaats van november 2021 t/m mei 2022. Het C-130 detachement werd ingezet als onderdeel "
+      "van het door Noorwegen gecoördineerde Multinational Rotational Concept.")
+H1 = "In totaal werden 128 diepte-interviews uitgevoerd met beleidsmedewerkers van de drie betrokken ministeries."
+
+
+def _hit(i: int, text: str) -> Hit:
+    return Hit(f"chunk{i}", f"doc{i}", f"Rapport {i}", "1 Inleiding", 3 + i, text, 0, len(text), 0.5, ("dense",))
+
+
+@pytest.mark.parametrize("text, shown", [
+    ("ii Zo leverde Duitsland steevast de strategisch belangrijke Chief of Staff.",
+     "Zo leverde Duitsland steevast de strategisch belangrijke Chief of Staff [1]."),  # IOB footnote body
+    ("• vier AH-64D Apaches", "vier AH-64D Apaches [1]."),
+    ("20 Nederlandse militairen werden ingezet", "20 Nederlandse militairen werden ingezet [1]."),  # a fact, kept
+    ("in het kader van MINUSMA", "in het kader van MINUSMA [1]."),
+])
+def test_answer_sentences_lose_bullets_and_note_marks_not_numbers(text: str, shown: str) -> None:
+    hit = _hit(0, text)
+    ev = Evidence((Sentence(text, 0, 0, len(text), 1.0),), (hit,))
+    assert extractive_answer(ev) == shown
+    assert complete("Duitsland leverde een staffunctie [1].", ev) == "Duitsland leverde een staffunctie [1]. " + shown
+
+
+@pytest.fixture
+def evidence() -> Evidence:
+    hits = (_hit(0, H0), _hit(1, H1))
+    sentences = [Sentence(h.text[s:e], i, s, e, 1.0 - 0.1 * n)
+                 for i, h in enumerate(hits) for n, (s, e) in enumerate(split_sentences(h.text))]
+    return Evidence(tuple(sentences), hits)
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("Zin een. [1] Zin twee.[2][3]", "Zin een [1]. Zin twee [2] [3]."),
+    ("Zin een [1]. Zin twee [2].", "Zin een [1]. Zin twee [2]."),
+    ("Geen markers.", "Geen markers."),
+])
+def test_normalize_marks(raw: str, expected: str) -> None:
+    assert normalize_marks(raw) == expected
+
+
+def test_evidence_fixture_has_three_numbered_sentences(evidence: Evidence) -> None:
+    assert [s.text[:12] for s in evidence.sentences] == ["De inzet von", "Het C-130 de", "In totaal we"]
+
+
+FIVE = ("Het detachement vloog vanuit Bamako. Noorwegen coördineerde de rotatie. Portugal volgde in 2022. "
+        "De kostprijs per vlieguur was hoog. Rusttijden beperkten de inzet.")
+
+
+def test_complete_adds_every_uncovered_evidence_sentence_within_the_word_budget() -> None:
+    hit = _hit(0, FIVE)
+    ev = Evidence(tuple(Sentence(FIVE[s:e], 0, s, e, 1.0 - 0.1 * n)
+                        for n, (s, e) in enumerate(split_sentences(FIVE))), (hit,))
+    assert len(ev.sentences) == 5
+    done = complete("Het detachement vloog vanuit Bamako [1].", ev)
+    assert [int(n) for n in re.findall(r"\[(\d+)\]", done)] == [1, 2, 3, 4, 5]  # all four others added
+    long = " ".join(["woord"] * (MAX_ANSWER_WORDS - 2)) + " [1]."
+    assert complete(long, ev) == long  # no room left for any of them
+
+
+def test_out_of_range_marker_is_replaced_by_the_supporting_one(evidence: Evidence) -> None:
+    text, used = check_answer("De inzet vond plaats van november 2021 tot mei 2022 [9].", evidence)
+    assert text == "De inzet vond plaats van november 2021 tot mei 2022 [1]."
+    assert used == [1]
+
+
+def test_missing_marker_is_repaired_by_best_support(evidence: Evidence) -> None:
+    text, used = check_answer("Er werden 128 diepte-interviews uitgevoerd met beleidsmedewerkers.", evidence)
+    assert text == "Er werden 128 diepte-interviews uitgevoerd met beleidsmedewerkers [3]."
+    assert used == [3]
+
+
+def test_wrong_marker_is_moved_to_the_supporting_sentence(evidence: Evidence) -> None:
+    text, _ = check_answer("Er werden 128 diepte-interviews uitgevoerd [1].", evidence)
+    assert text == "Er werden 128 diepte-interviews uitgevoerd [3]."
+
+
+def test_unsupported_sentences_are_dropped(evidence: Evidence) -> None:
+    raw = ("Er werden 500 militairen ingezet [1]. De inzet vond plaats van november 2021 tot mei 2022 [1]. "
+           "Frankrijk leverde helikopters en drones aan de missie [2].")
+    text, used = check_answer(raw, evidence)
+    assert text == "De inzet vond plaats van november 2021 tot mei 2022 [1]."  # 500 is in no passage
+    assert used == [1]
+    assert check_answer("Er werden 500 militairen ingezet [3].", evidence) == ("", [])
+
+
+@pytest.mark.parametrize("question, reply, kept", [
+    # the model restates the question as its first claim: supported by the words, says nothing
+    ("Hoe lang vond de inzet van het C-130 detachement plaats?",
+     "De inzet van het C-130 detachement vond plaats [1]. De inzet vond plaats van november 2021 t/m mei 2022 [1].",
+     "De inzet vond plaats van november 2021 t/m mei 2022 [1]."),
+    # a negation the question does not hold is an answer, not an echo
+    ("Werden er diepte-interviews uitgevoerd met beleidsmedewerkers?",
+     "Er werden geen diepte-interviews uitgevoerd met beleidsmedewerkers [3].",
+     "Er werden geen diepte-interviews uitgevoerd met beleidsmedewerkers [3]."),
+    ("Werden er diepte-interviews uitgevoerd met beleidsmedewerkers?",
+     "Er werden 128 diepte-interviews uitgevoerd met beleidsmedewerkers [3].",
+     "Er werden 128 diepte-interviews uitgevoerd met beleidsmedewerkers [3]."),  # a number is new content
+])
+def test_check_answer_drops_sentences_that_only_restate_the_question(evidence: Evidence, question: str,
+                                                                      reply: str, kept: str) -> None:
+    assert check_answer(reply, evidence, question=question)[0] == kept
+    assert check_answer(reply, evidence)[0].startswith(reply.split(" [")[0])  # without the question: kept
+
+
+EMASOH = "In de periode januari tot en met juni 2023 is de Nederlandse bijdrage aan EMASoH tijdelijk uitgebreid."
+
+
+@pytest.mark.parametrize("topic, expected", [
+    ("Welke uitbreiding is gepland? Wat doet Nederland in EUFOR Althea?", f"{EMASOH[:-1]} [1]."),  # quoted
+    ("Welke uitbreiding is gepland? Wat doet Nederland in de Straat van Hormuz?",
+     "De Nederlandse bijdrage is in 2023 tijdelijk uitgebreid [1]."),  # no other mission asked: kept
+    ("Hoe werd de bijdrage aan EMASoH in 2023 uitgebreid? Wat doet Nederland in EUFOR Althea?",
+     "De Nederlandse bijdrage is in 2023 tijdelijk uitgebreid [1]."),  # the question names it
+])
+def test_a_sentence_dropping_the_cited_mission_is_replaced_by_the_quote(topic: str, expected: str) -> None:
+    ev = Evidence((Sentence(EMASOH, 0, 0, len(EMASOH), 1.0),), (_hit(0, EMASOH),))
+    reply = "De Nederlandse bijdrage is in 2023 tijdelijk uitgebreid [1]."
+    assert check_answer(reply, ev, question=topic.split("?")[0] + "?", topic=topic)[0] == expected
+
+
+def test_a_sentence_copying_the_earlier_question_is_replaced_by_the_quote() -> None:
+    announce = ("Daarnaast is uw Kamer geïnformeerd dat Nederland vanaf juni 2023 een aanvullende militaire "
+                "bijdrage zal leveren aan EUFOR Althea.")
+    ev = Evidence((Sentence(announce, 0, 0, len(announce), 1.0),), (_hit(0, announce),))
+    previous = "Wat doet Nederland sinds januari 2023 in EUFOR Althea in Bosnië?"
+    reply = ("Nederland sinds januari 2023 in EUFOR Althea in Bosnië een aanvullende militaire bijdrage leverde "
+             "aan EUFOR Althea [1].")
+    question = "En welke uitbreiding van die bijdrage staat er nog gepland?"
+    assert check_answer(reply, ev, question=question, previous=previous)[0] == f"{announce[:-1]} [1]."
+    assert check_answer(reply, ev, question=question)[0] == reply  # without the earlier question: kept
+    plain = "Nederland levert vanaf juni 2023 een aanvullende militaire bijdrage aan EUFOR Althea [1]."
+    assert check_answer(plain, ev, question=question, previous=previous)[0] == plain  # no copied run
+
+
+def test_check_answer_keeps_supported_english(evidence: Evidence) -> None:
+    """Support is lexical, so a copied-names English sentence passes: the pipeline's Dutch guard must catch it."""
+    text, _ = check_answer(ENGLISH_REPLY, evidence)
+    assert text.startswith("The C-130 detachement")
+    assert is_dutch(text) is False
+
+
+def test_renumber_follows_order_of_appearance(evidence: Evidence) -> None:
+    text, cites = renumber("Interviews [3]. Inzet [1]. Nogmaals interviews [3].", evidence)
+    assert text == "Interviews [1]. Inzet [2]. Nogmaals interviews [1]."
+    assert [c.n for c in cites] == [1, 2]
+    assert (cites[0].chunk_id, cites[0].doc_id, cites[0].title, cites[0].page) == ("chunk1", "doc1", "Rapport 1", 4)
+    assert cites[0].quote == H1 and cites[0].text == H1
+    assert cites[1].chunk_id == "chunk0" and cites[1].quote == "De inzet vond plaats van november 2021 t/m mei 2022."
