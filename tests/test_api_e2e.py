@@ -48,9 +48,11 @@ def test_a_follow_up_uses_the_history(client: TestClient) -> None:
 
 
 def test_absent_subject_is_refused_with_the_closest_reports(client: TestClient) -> None:
-    body = client.post("/v1/ask", json={"question": "Hoeveel militairen leverde Nederland aan UNAMID in Darfur?"}).json()
+    question = "Hoeveel militairen leverde Nederland aan UNAMID in Darfur?"
+    body = client.post("/v1/ask", json={"question": question}).json()
     assert body["refused"] is True and body["citations"] == []
     assert "Darfur" in body["refusal_reason"]
+    assert "De meest verwante passages komen uit:" in body["answer"]
 
 
 def test_search_and_documents_come_from_the_index(client: TestClient) -> None:
