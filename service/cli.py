@@ -81,6 +81,41 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_slack(args: argparse.Namespace, settings: Settings) -> int:
+    if args.slack_command == "manifest":
+        import json
+
+        from service.slack.manifest import manifest
+
+        try:
+            print(json.dumps(manifest(args.url, args.name, socket=args.manifest_socket), ensure_ascii=False, indent=2))
+        except ValueError:
+            raise VraagbaakError("geef de publieke URL met --url (of kies --socket voor Socket Mode)") from None
+        return 0
+    if not args.socket:
+        raise VraagbaakError("de Slack-routes draaien in 'vraagbaak serve' (met SLACK_BOT_TOKEN en "
+                             "SLACK_SIGNING_SECRET); gebruik 'vraagbaak slack --socket' voor Socket Mode")
+    import asyncio
+    import logging
+
+    from service.slack.socket import run_socket_mode
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    asyncio.run(run_socket_mode(settings))
+    return 0
+
+
+def cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
+    from service.feedback import FeedbackStore, export_qa
+
+    if not settings.feedback_db.is_file():
+        raise VraagbaakError(f"nog geen feedback opgeslagen: {settings.feedback_db} bestaat niet")
+    rating = None if args.rating == "all" else args.rating
+    n = export_qa(FeedbackStore(settings.feedback_db), args.out, rating)
+    print(f"feedback: {n} vragen ({args.rating}) -> {args.out}")
+    return 0
+
+
 def cmd_setup(args: argparse.Namespace, settings: Settings) -> int:
     from service.models.e5convert import ensure_e5_model
 
@@ -127,6 +162,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", help="adres; standaard VRAAGBAAK_HOST (127.0.0.1)")
     p.add_argument("--port", type=int, help="poort; standaard VRAAGBAAK_PORT (8000)")
     p.set_defaults(func=cmd_serve)
+    p = sub.add_parser("slack", help="de Slack-bot: Socket Mode (--socket) of het app-manifest")
+    p.add_argument("--socket", action="store_true",
+                   help="verbind via Socket Mode (SLACK_BOT_TOKEN en SLACK_APP_TOKEN); geen publieke URL nodig")
+    p.set_defaults(func=cmd_slack, slack_command=None)
+    slack = p.add_subparsers(dest="slack_command")
+    m = slack.add_parser("manifest", help="druk een Slack-app-manifest af (JSON)")
+    m.add_argument("--url", help="publieke basis-URL van 'vraagbaak serve', bv. https://vraagbaak.example.org")
+    m.add_argument("--name", default="Vraagbaak", help="naam van de app in Slack")
+    m.add_argument("--socket", dest="manifest_socket", action="store_true", help="manifest voor Socket Mode")
+    p = sub.add_parser("feedback", help="feedback (👍/👎) op antwoorden")
+    fb = p.add_subparsers(dest="feedback_command", required=True)
+    e = fb.add_parser("export", help="schrijf beoordeelde vragen als QA-regels (formaat van dev.jsonl)")
+    e.add_argument("--out", type=Path, required=True, help="uitvoerbestand (.jsonl)")
+    e.add_argument("--rating", choices=["down", "up", "all"], default="down",
+                   help="welke beoordelingen (standaard down)")
+    e.set_defaults(func=cmd_feedback)
     p = sub.add_parser("setup", help="zet de modellen klaar (eenmalig, offline)")
     p.set_defaults(func=cmd_setup)
     from eval.cli import add_eval_parser

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="VRAAGBAAK_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="VRAAGBAAK_", extra="ignore", populate_by_name=True)
 
     corpus_dir: Path = PROJECT_ROOT / "corpus"
     index_dir: Path = PROJECT_ROOT / "var" / "index"
@@ -38,3 +39,12 @@ class Settings(BaseSettings):
     max_concurrent_generations: int = 1
     max_queue: int = 8  # generations allowed to wait; beyond -> 429
     retry_after_s: int = 5  # Retry-After of 429/503
+    feedback_db: Path = PROJECT_ROOT / "var" / "feedback.sqlite3"  # 👍/👎 rows (and Slack's seen event ids)
+    # Slack's own variable names: the routes /slack/* are served only when token and secret are set.
+    slack_bot_token: str | None = Field(None, validation_alias=AliasChoices("SLACK_BOT_TOKEN", "slack_bot_token"))
+    slack_signing_secret: str | None = Field(
+        None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "slack_signing_secret"))
+    slack_app_token: str | None = Field(None, validation_alias=AliasChoices("SLACK_APP_TOKEN", "slack_app_token"))
+    slack_api_url: str | None = None  # another Slack Web API base URL (a proxy, or a fake in tests)
+    slack_max_queue: int = 32  # Slack answers waiting for a generation slot; beyond -> "erg druk" in the thread
+    slack_timeout_s: float = 120.0  # per Slack answer, then a polite message in the thread

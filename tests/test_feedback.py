@@ -88,3 +88,17 @@ def test_qa_item_carries_what_the_system_said():
     assert item["feedback"]["citations"] == [{"n": 1, "doc_id": "c130-beleidsreactie", "title": "Beleidsreactie C-130",
                                               "page": 1, "section": "Inleiding",
                                               "quote": "Het detachement werd ingezet."}]
+
+
+def test_cli_exports_thumbs_down_as_qa_lines(tmp_path, monkeypatch, capsys):
+    from service.cli import main
+
+    db = tmp_path / "var" / "feedback.sqlite3"
+    monkeypatch.setenv("VRAAGBAAK_FEEDBACK_DB", str(db))
+    assert main(["feedback", "export", "--out", str(tmp_path / "fb.jsonl")]) == 2  # nothing stored yet
+    store = FeedbackStore(db)
+    store.add(down("Wie was de commandant?"))
+    store.add(Feedback("up", "Hoe lang?", "Zes maanden [1]."))
+    assert main(["feedback", "export", "--out", str(tmp_path / "fb.jsonl")]) == 0
+    assert capsys.readouterr().out.strip().endswith(f"feedback: 1 vragen (down) -> {tmp_path / 'fb.jsonl'}")
+    assert [i["question"] for i in load_qa(tmp_path / "fb.jsonl")] == ["Wie was de commandant?"]

@@ -30,3 +30,15 @@ def test_socket_manifest_needs_no_url():
 def test_http_manifest_without_url_is_an_error():
     with pytest.raises(ValueError, match="public URL"):
         manifest(None)
+
+
+def test_cli_prints_the_manifest_as_json(capsys):
+    import json
+
+    from service.cli import main
+
+    assert main(["slack", "manifest", "--url", "https://vb.example.org", "--name", "Vraagbaak test"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed == manifest("https://vb.example.org", "Vraagbaak test")
+    assert main(["slack", "manifest"]) == 2
+    assert "--url" in capsys.readouterr().err

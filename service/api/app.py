@@ -7,12 +7,15 @@ slow answer cannot block them. The service is built in a background thread at st
 answers at once, /readyz and the /v1 routes say 503 until it is loaded.
 
 Deliberately not here: error shapes (service.api.errors), request ids, logs and metrics
-(service.api.observability), the OpenAI-compatible route (service.api.openai), and any answering logic.
+(service.api.observability), the OpenAI-compatible route (service.api.openai), feedback
+(service.api.feedback), the Slack routes (service.slack, mounted here when configured), and any
+answering logic.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing, asynccontextmanager
@@ -31,6 +34,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from service.api.deps import Runtime, RuntimeDep, ServiceDep, gated_events, generate, require_api_key
 from service.api.errors import BodyLimit, error_responses, install_error_handlers
+from service.api.feedback import router as feedback_router
 from service.api.observability import Metrics, RequestContext, log_config
 from service.api.openai import router as openai_router
 from service.api.runtime import EventStream, GenerationGate, ServiceHolder
@@ -45,8 +49,10 @@ from service.api.schemas import (
     SearchResponse,
     StatusOut,
 )
+from service.feedback import FeedbackStore
 from service.qa.protocol import QAService
 from service.qa.retrieval import MAX_QUERY_CHARS
+from service.slack.app import mount_slack
 from service.types import StreamEvent
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -162,14 +168,18 @@ def create_app(service_factory: Callable[[], QAService], settings: Any) -> FastA
     runtime.metrics.queue.set_function(lambda: runtime.gate.pending)
     runtime.metrics.ready.set_function(lambda: float(runtime.holder.ready))
 
+    feedback_db = getattr(settings, "feedback_db", None)
+    feedback = FeedbackStore(Path(feedback_db) if feedback_db else Path(":memory:"))  # schema created here
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime.holder.start()
+        logging.getLogger("vraagbaak.slack").info(slack_note)
         yield
 
     app = FastAPI(title="Vraagbaak API", version=_version(), lifespan=lifespan, redoc_url=None,
                   description="Grounded Dutch answers, with citations, over reports on Dutch peace missions.")
-    app.state.runtime = runtime
+    app.state.runtime, app.state.feedback = runtime, feedback
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     origins = list(getattr(settings, "cors_origins", []) or [])
@@ -181,6 +191,9 @@ def create_app(service_factory: Callable[[], QAService], settings: Any) -> FastA
     app.include_router(public)
     app.include_router(api, dependencies=[Depends(require_api_key)])
     app.include_router(openai_router, dependencies=[Depends(require_api_key)])
+    app.include_router(feedback_router, dependencies=[Depends(require_api_key)])
+    # Slack signs its requests (checked by Bolt), so its routes need no API key.
+    app.state.slack, slack_note = mount_slack(app, settings, runtime.holder.get, partial(generate, runtime), feedback)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 

@@ -6,7 +6,7 @@ API client that retries connection errors and rate limits (Retry-After) with sla
 Bolt's FastAPI adapter: Bolt checks the v0 signature and its 5-minute window (401 otherwise, and no
 listener runs), answers the url_verification challenge and drops the bot's own events.
 `mount_slack` does that for the HTTP app only when SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are set,
-and otherwise logs once why the routes are absent. Deliberately not here: what the listeners do.
+and otherwise says why the routes are absent. Deliberately not here: what the listeners do.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from service.feedback import FeedbackStore
 from service.slack.bot import BotConfig, Runner, SlackBot, in_thread
 from service.slack.dedupe import SeenEvents
 
-log = logging.getLogger("vraagbaak.slack")
 ROUTES = ("/slack/events", "/slack/commands", "/slack/interactions")
 
 
@@ -76,15 +75,15 @@ def missing_settings(settings: Any) -> list[str]:
 
 
 def mount_slack(fastapi_app: FastAPI, settings: Any, qa: Callable[[], Any], run: Runner,
-                feedback: FeedbackStore | None = None) -> SlackBot | None:
-    """Serve the Slack routes on `fastapi_app` when both Slack settings are present; else log why not."""
+                feedback: FeedbackStore | None = None) -> tuple[SlackBot | None, str]:
+    """Serve the Slack routes on `fastapi_app` when both Slack settings are present. Returns the bot
+    (None when disabled) and one line for the log saying which, and why (the caller logs it once the
+    logging is set up)."""
     missing = missing_settings(settings)
     if missing:
-        log.info("Slack disabled: %s not set, so /slack/events, /slack/commands and /slack/interactions "
-                 "are not served", " and ".join(missing))
-        return None
+        return None, (f"Slack disabled: {' and '.join(missing)} not set, so {', '.join(ROUTES[:2])} and "
+                      f"{ROUTES[2]} are not served")
     bot = build_bot(settings, qa, run, feedback)
     client = web_client(settings.slack_bot_token, getattr(settings, "slack_api_url", None))
     fastapi_app.include_router(slack_router(create_slack_app(bot, client, settings.slack_signing_secret)))
-    log.info("Slack enabled: POST %s", ", ".join(ROUTES))
-    return bot
+    return bot, f"Slack enabled: POST {', '.join(ROUTES)}"

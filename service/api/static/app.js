@@ -92,7 +92,7 @@
     log.append(li);
     li.scrollIntoView({ block: "end" });
     return { li, status: $(".status", li), text: $(".text", li), sources: $(".sources", li),
-             candidates: $(".candidates", li) };
+             candidates: $(".candidates", li), rate: $(".rate", li) };
   }
 
   function where(c) {
@@ -166,6 +166,30 @@
     }
   }
 
+  // --- Feedback: 👍/👎 under an answer, sent with what was shown (POST /v1/feedback) ---------------
+  function offerRating(view, question, earlier, data) {
+    const status = $(".rate-status", view.rate);
+    const citations = (data.citations || []).map(({ n, doc_id, title, page, section, quote }) =>
+      ({ n, doc_id, title, page, section, quote }));
+    view.rate.querySelectorAll(".rate-btn").forEach((button) => {
+      button.addEventListener("click", async () => {
+        const rating = button.dataset.rating;
+        const body = { rating, question, answer: data.answer, citations, mode: data.mode,
+                       refused: Boolean(data.refused), history: earlier };
+        status.textContent = "Opslaan…";
+        try {
+          const response = await fetch("/v1/feedback", { method: "POST", headers: headers(), body: JSON.stringify(body) });
+          if (!response.ok) throw new Error(String(response.status));
+          view.rate.querySelectorAll(".rate-btn").forEach((b) => b.setAttribute("aria-pressed", String(b === button)));
+          status.textContent = "Bedankt voor je feedback!";
+        } catch (err) {
+          status.textContent = "Opslaan van je feedback lukte niet. Probeer het opnieuw.";
+        }
+      });
+    });
+    view.rate.hidden = false;
+  }
+
   function showError(view, message, type) {
     view.li.classList.add("error");
     view.status.textContent = message;
@@ -188,6 +212,7 @@
         view.text.textContent = text;
       } else if (event === "done") {
         showAnswer(view, data);
+        offerRating(view, question, history.slice(-MAX_TURNS), data);
         history.push({ role: "user", content: question }, { role: "assistant", content: data.answer });
         history = history.slice(-MAX_TURNS);
         return;
