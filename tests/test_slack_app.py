@@ -26,6 +26,7 @@ from slack_fakes import (
     running_tasks,
     settle,
     signed_headers,
+    until,
 )
 
 from service.errors import GeneratorError
@@ -281,3 +282,14 @@ async def test_rate_limited_post_is_retried_by_the_client(fake, tmp_path):
     await h.settle()
     first, second = h.posted()
     assert first == second and second["thread_ts"] == "950.0"
+
+
+async def test_slow_answer_gets_a_timeout_message_at_the_deadline(fake, tmp_path):
+    h = Harness(fake, tmp_path, FakeQA(delay=0.6), BotConfig(timeout_s=0.1))
+    start = time.perf_counter()
+    await h.event(message(f"<@{BOT_USER}> {QUESTION}", "960.0"), "Ev19")
+    await until(lambda: len(h.posted()) == 1)
+    assert time.perf_counter() - start < 0.5  # told at the deadline, not when the generation ends
+    assert h.posted()[0]["text"].startswith("Het antwoord duurde te lang.")
+    await h.settle()
+    assert len(h.posted()) == 1  # the late answer is not posted after the apology

@@ -135,8 +135,15 @@ class SlackBot:
         service = self.qa()  # raises while the service is still loading
         turns = [Turn(t["role"], t["content"]) for t in history]  # type: ignore[arg-type]
         call = partial(service.ask, question, turns, self.config.mode)
-        answer = await asyncio.wait_for(self.run(call), self.config.timeout_s)
-        return answer.to_dict()
+        # Not asyncio.wait_for: a worker thread cannot be cancelled, so wait_for would only raise once
+        # the generation ended. The user hears at the deadline; the generation finishes (and frees
+        # its slot) in the background.
+        task = asyncio.ensure_future(self.run(call))
+        done, _ = await asyncio.wait({task}, timeout=self.config.timeout_s)
+        if not done:
+            task.add_done_callback(_finished_late)
+            raise TimeoutError(f"no answer within {self.config.timeout_s:g} s")
+        return task.result().to_dict()
 
     # --- /vraag ----------------------------------------------------------------------------------
     async def on_command(self, ack: Any, command: dict, respond: Any) -> None:
@@ -212,6 +219,11 @@ class SlackBot:
     def _log_failure(exc: BaseException, request_id: str) -> None:
         log.error("slack answer failed: request_id=%s error=%s: %s", request_id, type(exc).__name__, exc,
                   exc_info=not isinstance(exc, TimeoutError))
+
+
+def _finished_late(task: asyncio.Task) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.info("slack answer after its timeout failed too: %s", task.exception())
 
 
 def _request_id() -> str:
