@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 
 import pytest
 from fastapi.testclient import TestClient
-from slack_fakes import BOT_TOKEN, SECRET, FakeSlackAPI, signed_headers
+from slack_fakes import BOT_TOKEN, BOT_USER, SECRET, FakeSlackAPI, event_body, message, signed_headers
 from test_api_fakes import FakeQA, fake_settings
 
 from service.api.app import create_app
@@ -74,6 +75,28 @@ def test_slack_routes_are_served_with_tokens_and_check_signatures(tmp_path):
         fake.close()
     assert echoed.status_code == 200 and echoed.json() == {"challenge": "c-123"}
     assert forged.status_code == 401 and fake.calls == []
+
+
+def test_slack_answers_come_from_the_apps_service_through_its_generation_gate(tmp_path):
+    fake = FakeSlackAPI()
+    settings = fake_settings(feedback_db=tmp_path / "f.sqlite3", slack_bot_token=BOT_TOKEN,
+                             slack_signing_secret=SECRET, slack_api_url=fake.base_url)
+    body = event_body(message(f"<@{BOT_USER}> Wanneer werd het C-130 detachement ingezet?", "70.000100"), "EvA1")
+    try:
+        app = create_app(FakeQA, settings)
+        with TestClient(app) as client:
+            assert app.state.runtime.holder.wait(5)
+            assert client.post("/slack/events", content=body, headers=signed_headers(body)).status_code == 200
+            deadline = time.monotonic() + 5
+            while not fake.to("chat.postMessage") and time.monotonic() < deadline:
+                time.sleep(0.02)
+            metrics = client.get("/metrics").text
+    finally:
+        fake.close()
+    [post] = fake.to("chat.postMessage")
+    assert post["thread_ts"] == "70.000100" and "november 2021" in post["text"]
+    assert 'vraagbaak_stage_seconds_count{stage="generate"} 1.0' in metrics  # counted by the shared gate
+    assert app.state.runtime.gate.pending == 0
 
 
 def test_chat_page_offers_thumbs_that_post_feedback(tmp_path):
