@@ -26,6 +26,8 @@ def test_thread_turns_in_order_bounded_without_other_bots():
         {"user": "UBOT", "bot_id": "BBOT", "ts": "2.0",
          "text": f"Een Deense generaal [1] &amp; staf.\n\nBronnen: [1] IOB-evaluatie, p. 3 @{WORD_JOINER}here"},
         {"bot_id": "BOTHER", "ts": "2.5", "text": "herinnering"},
+        {"user": "UBOT", "bot_id": "BBOT", "ts": "2.7",
+         "text": "Het taalmodel gaf een fout. Probeer het later opnieuw. (referentie: slack-0123456789ab)"},
         {"user": "U2", "ts": "3.0", "text": ""},
         {"user": "U1", "ts": "4.0", "text": "<@UBOT> En daarna?"},  # the current message
         {"user": "U1", "ts": "5.0", "text": "later"},

@@ -21,6 +21,7 @@ _LINK = re.compile(r"<(?!@|!)([^|>]+)(?:\|([^>]*))?>")  # <https://x|label> -> l
 _USER = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
 _SPECIAL = re.compile(r"<!(here|channel|everyone)(?:\|[^>]*)?>")
 _GROUP = re.compile(r"<!subteam\^[A-Z0-9]+(?:\|([^>]*))?>")
+_NOTICE = re.compile(r"\(referentie: slack-[0-9a-f]+\)\s*$")  # the bot's failure messages are no answers
 
 
 def unescape(text: str) -> str:
@@ -51,7 +52,8 @@ def thread_turns(messages: list[dict[str, Any]], current_ts: str, bot_user_id: s
                  bot_id: str | None, max_turns: int = MAX_TURNS) -> list[dict[str, str]]:
     """History from a thread's messages (oldest first): those before `current_ts`, at most `max_turns`.
 
-    Other bots' messages are left out; empty messages too. Returns [{"role", "content"}].
+    Other bots' messages, the bot's own failure notices and empty messages are left out.
+    Returns [{"role", "content"}].
     """
     turns: list[dict[str, str]] = []
     for m in messages:
@@ -59,6 +61,8 @@ def thread_turns(messages: list[dict[str, Any]], current_ts: str, bot_user_id: s
             continue
         own = is_own(m, bot_user_id, bot_id)
         if not own and (m.get("bot_id") or m.get("subtype") == "bot_message"):
+            continue
+        if own and _NOTICE.search(m.get("text") or ""):
             continue
         content = answer_text(m.get("text") or "") if own else question_text(m.get("text") or "", bot_user_id)
         if content:
