@@ -62,3 +62,35 @@ async def test_socket_mode_mention_answered_once_in_thread_despite_retry(tmp_pat
     assert (post["channel"], post["thread_ts"]) == ("C1", "10.000100")
     assert post["text"].startswith(qa.text) and "Bronnen: [1]" in post["text"]
     assert qa.calls == [(QUESTION, [], None)]
+
+
+async def test_run_socket_mode_wires_settings_pipeline_and_handler(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    import service.qa.pipeline
+    import service.slack.socket as socket_mode
+    from service.errors import VraagbaakError
+
+    started: dict = {}
+
+    class Handler:
+        def __init__(self, app, app_token):
+            started.update(app=app, token=app_token)
+
+        async def start_async(self):
+            started["started"] = True
+
+        async def close_async(self):
+            started["closed"] = True
+
+    qa = FakeQA()
+    monkeypatch.setattr(service.qa.pipeline, "load_pipeline", lambda settings, warm=False: qa)
+    monkeypatch.setattr(socket_mode, "socket_handler", Handler)
+    settings = SimpleNamespace(slack_bot_token=BOT_TOKEN, slack_app_token="xapp-1-A1-test", slack_signing_secret=None,
+                               slack_api_url="http://127.0.0.1:9/api/", feedback_db=tmp_path / "f.sqlite3")
+    await socket_mode.run_socket_mode(settings)
+    assert started["token"] == "xapp-1-A1-test" and started["started"] and started["closed"]
+    assert started["app"].client.base_url == "http://127.0.0.1:9/api/"
+    assert (tmp_path / "f.sqlite3").is_file()
+    with pytest.raises(VraagbaakError, match="SLACK_APP_TOKEN"):
+        await socket_mode.run_socket_mode(SimpleNamespace(**{**vars(settings), "slack_app_token": None}))
