@@ -18,6 +18,7 @@ from index import store
 from index.cache import EmbeddingCache, text_key
 from index.chunking import chunk_documents
 from index.embedder import Embedder
+from index.qdrant_store import QdrantLocation
 from index.sentences import sentence_key, split_sentences
 
 SPANS_KEY = "sentence-spans-v1\x00"  # cache key prefix of a chunk's sentence vectors
@@ -33,10 +34,14 @@ class BuildConfig:
     chunk_tokens: int = 256
     chunk_overlap: int = 48
     faiss_kind: str = "flat"
+    qdrant: QdrantLocation | None = None  # None: FAISS + bm25s in the folder; else this Qdrant collection
 
     def settings(self) -> dict:
-        return {"chunk_tokens": self.chunk_tokens, "chunk_overlap": self.chunk_overlap,
-                "faiss": self.faiss_kind, "pipeline_version": PIPELINE_VERSION}
+        s = {"chunk_tokens": self.chunk_tokens, "chunk_overlap": self.chunk_overlap,
+             "faiss": self.faiss_kind, "pipeline_version": PIPELINE_VERSION}
+        if self.qdrant is not None:
+            s["store"] = {"kind": "qdrant", **self.qdrant.describe()}
+        return s
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,7 @@ def build_index(cfg: BuildConfig, embedder: Embedder, progress: bool = True, for
     if _up_to_date(existing, checksum, cfg, embedder):
         try:
             store.check_manifest(cfg.out, existing, embedder.fingerprint)
+            _check_collection(cfg.qdrant, existing)
             return BuildResult(existing["document_count"], existing["chunk_count"], 0,
                                time.perf_counter() - t0, True, existing)
         except store.IndexStoreError:
@@ -90,8 +96,21 @@ def build_index(cfg: BuildConfig, embedder: Embedder, progress: bool = True, for
         cfg.out, chunks, [d.meta() for d in docs], vectors,
         {"embedder": {"name": embedder.name, "fingerprint": embedder.fingerprint},
          "corpus_checksum": checksum, "settings": cfg.settings()},
-        cfg.faiss_kind, sentences)
+        cfg.faiss_kind, sentences, qdrant=cfg.qdrant, recreate=force)
     return BuildResult(len(docs), len(chunks), embedded, time.perf_counter() - t0, False, manifest)
+
+
+def _check_collection(loc: QdrantLocation | None, manifest: dict) -> None:
+    """An up-to-date folder is only up to date if its Qdrant collection still holds every chunk."""
+    if loc is not None:
+        from index import qdrant_store
+
+        try:
+            points = qdrant_store.count(loc)
+        except Exception as e:
+            raise store.IndexStoreError(f"Qdrant niet bereikbaar: {type(e).__name__}") from e
+        if points != manifest["chunk_count"]:
+            raise store.IndexStoreError(f"collectie {loc.collection!r} heeft {points} punten")
 
 
 def _embed(texts: list[str], embedder: Embedder, cache_dir: Path, progress: bool, batch: int = 32):

@@ -9,6 +9,8 @@ Layout of an index folder (format version 2):
     sentences.npy     vectors of the distinct sentences of the chunks (float32, normalised)
     sentences.json    their keys (index.sentences.sentence_key), row i = vector i
 Written into a temporary sibling folder and renamed into place, so a crash never leaves a half index.
+With the Qdrant store (index/qdrant_store.py) dense.faiss and bm25/ are replaced by a Qdrant collection
+(named in the manifest under "store") and the compound heads are kept in heads.json.
 """
 
 from __future__ import annotations
@@ -20,12 +22,13 @@ import shutil
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
 from index.errors import IndexStoreError
-from index.lexical import LexicalIndex
+from index.lexical import LexicalIndex, compound_heads
+from index.qdrant_store import QdrantLocation, QdrantStore
 from index.schema import Chunk
 from index.sentences import SentenceVectors
 
@@ -34,9 +37,10 @@ FAISS_KINDS = ("flat", "hnsw", "ivf")
 
 
 class RetrievalStore(Protocol):
-    """What retrieval asks of a store: the chunks by row, every row's dense and lexical score for a query,
-    and the sentence vectors. `LoadedIndex` (FAISS + BM25 on disk) implements it; another vector store
-    would implement the same five members."""
+    """What retrieval asks of every store: the chunks by row, the documents, the compound heads of the
+    lexical analyzer and the sentence vectors. A store then either scores every row (`ScoringStore`:
+    `LoadedIndex`, FAISS + BM25 on disk, fused by the Retriever) or fuses itself (`FusingStore`:
+    index.qdrant_store.QdrantStore, fused by Qdrant's Query API)."""
 
     manifest: dict
     chunks: list[Chunk]
@@ -48,6 +52,18 @@ class RetrievalStore(Protocol):
         """Compound heads of the lexical analyzer ('missie' for 'vredesmissie')."""
         ...
 
+
+@runtime_checkable
+class FusingStore(Protocol):
+    def fused_rank(self, queries: list[tuple[str, np.ndarray]], doc_ids: tuple[str, ...], years: tuple[int, ...],
+                   depth: int, rrf_k: float, weights: tuple[float, float],
+                   ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Rows by fused score of the (text, query vector) pairs within the filters, and the rows each side
+        found: {"dense": rows, "bm25": rows, "fused": score of every row}."""
+        ...
+
+
+class ScoringStore(RetrievalStore, Protocol):
     def dense_scores(self, query_vector: np.ndarray) -> np.ndarray:
         """Inner product of every row with the (normalised) query vector; -1 for rows not returned."""
         ...
@@ -119,10 +135,11 @@ def _files(folder: Path) -> list[Path]:
 
 def write_index(out: Path, chunks: list[Chunk], documents: list[dict], vectors: np.ndarray,
                 manifest: dict, faiss_kind: str = "flat",
-                sentences: tuple[list[str], np.ndarray] | None = None) -> dict:
+                sentences: tuple[list[str], np.ndarray] | None = None, qdrant: QdrantLocation | None = None,
+                recreate: bool = False) -> dict:
     """Write a complete index folder at `out` atomically; returns the manifest written.
-    `sentences`: (keys, vectors) of the chunks' sentences, optional."""
-    import faiss
+    `sentences`: (keys, vectors) of the chunks' sentences, optional. With `qdrant` the vectors go to that
+    collection (synced incrementally; `recreate` rewrites it) instead of dense.faiss and bm25/."""
 
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
@@ -133,12 +150,18 @@ def write_index(out: Path, chunks: list[Chunk], documents: list[dict], vectors: 
             for c in chunks:
                 f.write(json.dumps(asdict(c), ensure_ascii=False) + "\n")
         (tmp / "documents.json").write_text(json.dumps(documents, ensure_ascii=False, indent=1), "utf-8")
-        faiss.write_index(build_faiss(vectors, faiss_kind), str(tmp / "dense.faiss"))
-        LexicalIndex.build([c.text for c in chunks]).save(tmp / "bm25")
+        if qdrant is None:
+            _write_faiss_bm25(tmp, chunks, vectors, faiss_kind)
+            where = {}
+        else:
+            heads = compound_heads([c.text for c in chunks])
+            (tmp / "heads.json").write_text(json.dumps(sorted(heads)), "utf-8")
+            synced = _sync_qdrant(qdrant, chunks, vectors, heads, recreate)
+            where = {"store": "qdrant", "qdrant": {**qdrant.describe(), "last_sync": asdict(synced)}}
         if sentences is not None:
             np.save(tmp / "sentences.npy", np.asarray(sentences[1], dtype=np.float32))
             (tmp / "sentences.json").write_text(json.dumps(sentences[0]), "utf-8")
-        manifest = {**manifest, "format_version": FORMAT_VERSION, "faiss": faiss_kind,
+        manifest = {**manifest, **where, "format_version": FORMAT_VERSION, "faiss": faiss_kind,
                     "sentence_count": len(sentences[0]) if sentences else 0,
                     "dim": int(vectors.shape[1]), "chunk_count": len(chunks),
                     "document_count": len(documents),
@@ -150,6 +173,26 @@ def write_index(out: Path, chunks: list[Chunk], documents: list[dict], vectors: 
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return manifest
+
+
+def _write_faiss_bm25(folder: Path, chunks: list[Chunk], vectors: np.ndarray, faiss_kind: str) -> None:
+    import faiss
+
+    faiss.write_index(build_faiss(vectors, faiss_kind), str(folder / "dense.faiss"))
+    LexicalIndex.build([c.text for c in chunks]).save(folder / "bm25")
+
+
+def _sync_qdrant(loc: QdrantLocation, chunks: list[Chunk], vectors: np.ndarray, heads: frozenset[str],
+                 recreate: bool):
+    from index import qdrant_store
+
+    try:
+        return qdrant_store.sync(loc, chunks, vectors, heads, recreate)
+    except IndexStoreError:
+        raise
+    except Exception as e:  # connection refused, timeouts, a server's error answer
+        raise IndexStoreError(f"Qdrant-collectie {loc.collection!r} niet bij te werken "
+                              f"({loc.url or loc.path}): {type(e).__name__}: {e}") from e
 
 
 def _swap_into_place(tmp: Path, out: Path) -> None:
@@ -187,24 +230,55 @@ def check_manifest(folder: Path, manifest: dict | None, fingerprint: str | None)
     return manifest
 
 
-def load_index(folder: Path, fingerprint: str | None) -> LoadedIndex:
-    """Load and verify an index folder; `fingerprint` must match the embedder it was built with."""
+def _read_common(folder: Path) -> tuple[list[Chunk], list[dict], SentenceVectors | None]:
+    with (folder / "chunks.jsonl").open(encoding="utf-8") as f:
+        chunks = [Chunk(**json.loads(line)) for line in f]
+    documents = json.loads((folder / "documents.json").read_text("utf-8"))
+    sentences = None
+    if (folder / "sentences.npy").exists():
+        keys = json.loads((folder / "sentences.json").read_text("utf-8"))
+        sentences = SentenceVectors(keys, np.load(folder / "sentences.npy"))
+    return chunks, documents, sentences
+
+
+def load_index(folder: Path, fingerprint: str | None, qdrant: QdrantLocation | None = None,
+               ) -> LoadedIndex | QdrantStore:
+    """Load and verify an index folder; `fingerprint` must match the embedder it was built with. A folder
+    built for Qdrant opens its collection: at `qdrant` when given, else where the manifest says."""
     import faiss
 
     manifest = check_manifest(folder, read_manifest(folder), fingerprint)
+    if manifest.get("store") == "qdrant":
+        return _load_qdrant(folder, manifest, qdrant)
     try:
-        with (folder / "chunks.jsonl").open(encoding="utf-8") as f:
-            chunks = [Chunk(**json.loads(line)) for line in f]
-        documents = json.loads((folder / "documents.json").read_text("utf-8"))
+        chunks, documents, sentences = _read_common(folder)
         dense = faiss.read_index(str(folder / "dense.faiss"))
         lexical = LexicalIndex.load(folder / "bm25")
-        sentences = None
-        if (folder / "sentences.npy").exists():
-            keys = json.loads((folder / "sentences.json").read_text("utf-8"))
-            sentences = SentenceVectors(keys, np.load(folder / "sentences.npy"))
     except (OSError, ValueError, TypeError, RuntimeError) as e:
         raise IndexStoreError(f"index in {folder} is onleesbaar ({type(e).__name__}); "
                               "bouw opnieuw met 'vraagbaak index'") from e
     if dense.ntotal != len(chunks) or len(chunks) != manifest["chunk_count"]:
         raise IndexStoreError(f"index in {folder} is inconsistent; bouw opnieuw met 'vraagbaak index'")
     return LoadedIndex(manifest, chunks, documents, dense, lexical, sentences)
+
+
+def _load_qdrant(folder: Path, manifest: dict, loc: QdrantLocation | None) -> QdrantStore:
+    from index import qdrant_store
+
+    if loc is None:
+        recorded = manifest["qdrant"]
+        loc = QdrantLocation(recorded["collection"], url=recorded.get("url"), path=recorded.get("path"))
+    try:
+        chunks, documents, sentences = _read_common(folder)
+        heads = frozenset(json.loads((folder / "heads.json").read_text("utf-8")))
+    except (OSError, ValueError, TypeError) as e:
+        raise IndexStoreError(f"index in {folder} is onleesbaar ({type(e).__name__}); "
+                              "bouw opnieuw met 'vraagbaak index'") from e
+    try:
+        points = qdrant_store.count(loc)
+    except Exception as e:
+        raise IndexStoreError(f"Qdrant niet bereikbaar ({loc.url or loc.path}): {type(e).__name__}") from e
+    if points != len(chunks) or len(chunks) != manifest["chunk_count"]:
+        raise IndexStoreError(f"Qdrant-collectie {loc.collection!r} heeft {points} punten, de index in {folder} "
+                              f"{len(chunks)} chunks; bouw opnieuw met 'vraagbaak index'")
+    return qdrant_store.QdrantStore(manifest, chunks, documents, loc, heads, sentences)

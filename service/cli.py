@@ -16,16 +16,19 @@ from service.errors import VraagbaakError
 
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     from index.build import BuildConfig, build_index
+    from service.config import qdrant_location
     from service.models.embedder import load_embedder
 
+    embedder = load_embedder(settings.embedder, settings.cache_dir, settings.embed_bf16)
     cfg = BuildConfig(corpus=Path(args.corpus or settings.corpus_dir), out=Path(args.out or settings.index_dir),
                       cache_dir=settings.cache_dir, chunk_tokens=settings.chunk_tokens,
-                      chunk_overlap=settings.chunk_overlap, faiss_kind=settings.faiss_kind)
-    embedder = load_embedder(settings.embedder, settings.cache_dir, settings.embed_bf16)
+                      chunk_overlap=settings.chunk_overlap, faiss_kind=settings.faiss_kind,
+                      qdrant=qdrant_location(settings, embedder.name))
     result = build_index(cfg, embedder, progress=not args.quiet, force=args.force)
     state = "ongewijzigd, niets te doen" if result.skipped else f"{result.embedded} chunks opnieuw ge-embed"
+    where = f" + Qdrant-collectie {cfg.qdrant.collection}" if cfg.qdrant else ""
     print(f"index: {result.documents} documenten, {result.chunks} chunks, {result.seconds:.1f} s "
-          f"({state}) -> {cfg.out}")
+          f"({state}) -> {cfg.out}{where}")
     return 0
 
 

@@ -25,6 +25,11 @@ class Settings(BaseSettings):
     chunk_tokens: int = 256
     chunk_overlap: int = 48
     faiss_kind: str = "flat"  # flat | hnsw | ivf
+    store: str = "faiss"  # faiss (vectors + BM25 in index_dir) | qdrant (a Qdrant collection, docs/scaling.md)
+    qdrant_url: str | None = None  # a Qdrant server or cluster, e.g. http://qdrant:6333
+    qdrant_path: Path | None = None  # embedded local mode (one process, small corpora): a folder
+    qdrant_api_key: str | None = None
+    qdrant_collection: str | None = None  # default: vraagbaak-<embedder name>, one collection per embedder
     generator: str = "llama-cpp"  # llama-cpp | transformers | openai | none (extractive only)
     generator_model: str | None = None  # llama-cpp: qwen2.5-coder-1.5b (default), -0.5b or a .gguf path
     generator_base_url: str | None = None  # openai: e.g. http://localhost:8080/v1
@@ -48,3 +53,20 @@ class Settings(BaseSettings):
     slack_api_url: str | None = None  # another Slack Web API base URL (a proxy, or a fake in tests)
     slack_max_queue: int = 32  # Slack answers waiting for a generation slot; beyond -> "erg druk" in the thread
     slack_timeout_s: float = 120.0  # per Slack answer, then a polite message in the thread
+
+
+def qdrant_location(settings: Settings, embedder_name: str):
+    """The Qdrant collection the settings name, or None for the FAISS store."""
+    import re
+
+    from index.errors import VraagbaakError
+    from index.qdrant_store import QdrantLocation
+
+    if settings.store not in ("faiss", "qdrant"):
+        raise VraagbaakError(f"onbekende VRAAGBAAK_STORE {settings.store!r}; kies faiss of qdrant")
+    if settings.store == "faiss":
+        return None
+    name = settings.qdrant_collection or "vraagbaak-" + re.sub(r"[^A-Za-z0-9_-]+", "-", embedder_name).strip("-")
+    return QdrantLocation(name, url=settings.qdrant_url,
+                          path=str(settings.qdrant_path) if settings.qdrant_path else None,
+                          api_key=settings.qdrant_api_key)

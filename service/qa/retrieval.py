@@ -1,4 +1,6 @@
 """Hybrid retrieval: dense (e5 over FAISS) + lexical (BM25, Dutch stemming), fused, filtered, deduplicated.
+Over a Qdrant store the same two sides are fused by Qdrant (index/qdrant_store.py) with the same depth,
+k and weights.
 
 `Retriever.search(query, k, filters)` is the one entry point (`search_followup` for a follow-up question);
 the Retriever also answers what the pipeline needs to know of the index (chunk texts, compound heads,
@@ -18,7 +20,7 @@ import numpy as np
 
 from index.embedder import Embedder
 from index.schema import Chunk
-from index.store import RetrievalStore
+from index.store import FusingStore, RetrievalStore
 from service.errors import VraagbaakError
 from service.types import Hit
 
@@ -176,8 +178,16 @@ class Retriever:
              ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Rows ordered by fused score (filtered), and each retriever's top-`depth` rows. With `also`,
         that query's dense and BM25 rankings are fused in at the same weights."""
-        mask = self._mask(filters or Filters())
-        return self._fuse([self._tops(text, mask) for text in ((query, also) if also else (query,))])
+        return self._ranked((query, also) if also else (query,), filters or Filters())
+
+    def _ranked(self, texts: tuple[str, ...], filters: Filters) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """`rank` of one or two queries: fused here over a scoring store, or by a fusing store (Qdrant)."""
+        if isinstance(self.index, FusingStore):
+            p = self.params
+            return self.index.fused_rank([(t, self.query_vector(t)) for t in texts], filters.doc_ids,
+                                         filters.years, p.depth, p.rrf_k, (p.dense_weight, p.lexical_weight))
+        mask = self._mask(filters)
+        return self._fuse([self._tops(text, mask) for text in texts])
 
     def search(self, query: str, k: int = 10, filters: Filters | dict | None = None,
                also: str | None = None) -> list[Hit]:
@@ -190,6 +200,8 @@ class Retriever:
         """For a follow-up, from one ranking of each query: the k best passages of the question with its
         context (`query`) fused with the follow-up's own words (`own`), and those of `query` alone."""
         query, filters = self._checked(query, k, None)
+        if isinstance(self.index, FusingStore):
+            return self._hits(*self._ranked((query, own), filters), k), self._hits(*self._ranked((query,), filters), k)
         mask = self._mask(filters)
         tops = [self._tops(query, mask), self._tops(own, mask)]
         return self._hits(*self._fuse(tops), k), self._hits(*self._fuse(tops[:1]), k)
