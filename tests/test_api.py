@@ -122,6 +122,37 @@ def test_malformed_json_is_400_and_a_large_body_is_413(client: TestClient) -> No
     assert_error(chunked, 413, "too_large")
 
 
+JSON = {"Content-Type": "application/json"}
+DEEP = b'{"query": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+
+
+@pytest.mark.parametrize("route", ["/v1/search", "/v1/ask", "/v1/chat/completions"])
+@pytest.mark.parametrize("body, message", [
+    (b'{"query": "\xff\xfe MINUSMA"}', "De body is geen geldige UTF-8."),
+    (DEEP, "De JSON in de body is te diep genest."),
+])
+def test_undecodable_bodies_get_a_dutch_400(client: TestClient, route: str, body: bytes, message: str) -> None:
+    assert assert_error(client.post(route, content=body, headers=JSON), 400, "bad_request")["error"] == message
+
+
+def test_bad_input_gets_clean_4xx_and_the_server_stays_up(client: TestClient) -> None:
+    """The inputs tried by hand in issue 16, kept: each a 4xx in the one error shape, nothing English."""
+    turn = {"role": "user", "content": "Wat deed Nederland in Mali?"}
+    cases = [
+        (client.post("/v1/ask", content=b"x" * 10_000_000, headers=JSON), 413, "too_large"),
+        (client.post("/v1/ask", json={"question": QUESTION, "history": [turn] * 50}), 422, "validation"),
+        (client.post("/v1/ask", json={"question": QUESTION, "history": [{"role": "user"}]}), 422, "validation"),
+        (client.post("/v1/ask", json={"question": QUESTION, "history": "eerder"}), 422, "validation"),
+        (client.post("/v1/search", json={"query": "MINUSMA", "k": 100_000}), 422, "validation"),
+        (client.post("/v1/search", content=b"\xff", headers=JSON), 400, "bad_request"),
+        (client.post("/v1/search", content=DEEP, headers=JSON), 400, "bad_request"),
+    ]
+    for response, status, error_type in cases:
+        message = assert_error(response, status, error_type)["error"]
+        assert "error" not in message.lower() and "parsing" not in message, message
+    assert client.post("/v1/search", json={"query": "MINUSMA"}).status_code == 200
+
+
 def test_unknown_route_and_wrong_method_use_the_error_shape(client: TestClient) -> None:
     assert "/v2/ask" in assert_error(client.get("/v2/ask"), 404, "not_found")["error"]
     assert_error(client.get("/v1/ask"), 405, "method_not_allowed")

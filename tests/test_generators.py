@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
@@ -283,3 +284,80 @@ def test_transformers_failing_callback_stops_generation_and_frees_the_model(
     with pytest.raises(ConnectionResetError):
         tiny_gen.generate(MSGS, max_tokens=200, on_token=client_gone)
     assert tiny_gen.generate(MSGS, max_tokens=4) == tiny_gen.generate(MSGS, max_tokens=4)
+
+
+# ---------------------------------------------------------------- retries and broken streams
+
+def _scripted_transport(replies: list) -> tuple[httpx.MockTransport, list[httpx.Request]]:
+    """A transport answering each request with the next reply: an httpx.Response, or an exception to raise."""
+    calls: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        reply = replies[len(calls) - 1]
+        if isinstance(reply, Exception):
+            raise reply
+        return reply
+
+    return httpx.MockTransport(handler), calls
+
+
+def _ok(text: str = "Bamako.") -> httpx.Response:
+    return httpx.Response(200, json={"choices": [{"index": 0, "message": {"content": text}, "finish_reason": "stop"}]})
+
+
+def _sse(*events: str) -> httpx.Response:
+    return httpx.Response(200, headers={"content-type": "text/event-stream"},
+                          content="".join(f"data: {e}\n\n" for e in events).encode())
+
+
+def _delta(piece: str, finish: str | None = None) -> str:
+    return json.dumps({"choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": finish}]})
+
+
+@pytest.mark.parametrize("replies, sleeps", [
+    ([httpx.Response(503), httpx.Response(502), _ok()], [0.5, 1.0]),
+    ([httpx.Response(429, headers={"retry-after": "3"}), _ok()], [3.0]),
+    ([httpx.Response(503, headers={"retry-after": "3600"}), _ok()], [10.0]),  # capped
+    ([httpx.ConnectError("refused"), _ok()], [0.5]),
+])
+def test_openai_retries_with_backoff(replies: list, sleeps: list[float]) -> None:
+    transport, calls = _scripted_transport(replies)
+    slept: list[float] = []
+    gen = OpenAIGenerator("http://llm/v1", "qwen", transport=transport, sleep=slept.append)
+    assert gen.generate(MSGS) == "Bamako."
+    assert slept == sleeps and len(calls) == len(replies)
+
+
+def test_openai_gives_up_after_the_retries() -> None:
+    transport, calls = _scripted_transport([httpx.Response(503, text="vol")] * 3)
+    slept: list[float] = []
+    gen = OpenAIGenerator("http://llm/v1", "qwen", transport=transport, sleep=slept.append, retries=2)
+    with pytest.raises(GeneratorError, match="gaf HTTP 503: vol") as info:
+        gen.generate(MSGS)
+    assert not isinstance(info.value, GeneratorTimeout)
+    assert len(calls) == 3 and slept == [0.5, 1.0]
+
+
+@pytest.mark.parametrize("error", [httpx.ReadTimeout("slow"), httpx.ConnectTimeout("slow")])
+def test_openai_timeout_is_not_retried(error: Exception) -> None:
+    transport, calls = _scripted_transport([error, _ok()])
+    with pytest.raises(GeneratorTimeout, match="antwoordde niet binnen 7 s"):
+        OpenAIGenerator("http://llm/v1", "qwen", timeout=7, transport=transport, sleep=lambda s: None).generate(MSGS)
+    assert len(calls) == 1
+
+
+def test_openai_stream_cut_off_midway_is_an_error_not_a_short_answer() -> None:
+    transport, calls = _scripted_transport([_sse(_delta("De "), _delta("hoofdstad ")), _ok()])
+    pieces: list[str] = []
+    gen = OpenAIGenerator("http://llm/v1", "qwen", transport=transport, sleep=lambda s: None)
+    with pytest.raises(GeneratorError, match="brak het antwoord midden in af"):
+        gen.generate(MSGS, on_token=pieces.append)
+    assert pieces == ["De ", "hoofdstad "] and len(calls) == 1  # text had arrived: no second try
+
+
+@pytest.mark.parametrize("events", [(_delta("Bamako."), "[DONE]"), (_delta("Bamako.", "stop"),)])
+def test_openai_stream_ends_with_done_or_a_finish_reason(events: tuple[str, ...]) -> None:
+    transport, _ = _scripted_transport([_sse(*events)])
+    gen = OpenAIGenerator("http://llm/v1", "qwen", transport=transport)
+    assert gen.generate(MSGS, on_token=lambda piece: None) == "Bamako."

@@ -117,9 +117,23 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {s: {"model": ErrorBody, "description": f"Fout ({names[s]})"} for s in statuses}
 
 
+# FastAPI answers a body it cannot decode with this English 400 ('bad UTF-8', JSON nested too deeply);
+# the cause it was raised from says which.
+FASTAPI_BODY_ERROR = "There was an error parsing the body"
+BODY_MESSAGES: tuple[tuple[type[BaseException], str], ...] = (
+    (UnicodeDecodeError, "De body is geen geldige UTF-8."),
+    (RecursionError, "De JSON in de body is te diep genest."),
+)
+BODY_UNREADABLE = "De body kon niet gelezen worden als JSON."
+
+
 def _http_error(exc: StarletteHTTPException, request: Request | None) -> ApiError:
     error_type = _HTTP_ERRORS.get(exc.status_code, "bad_request")
     template = _HTTP_MESSAGES.get(exc.status_code)
+    if exc.status_code == 400 and exc.detail == FASTAPI_BODY_ERROR:
+        cause = exc.__cause__
+        message = next((m for cls, m in BODY_MESSAGES if isinstance(cause, cls)), BODY_UNREADABLE)
+        return ApiError(error_type, message, dict(exc.headers or {}))
     if template and request is not None:
         message = template.format(path=request.url.path, method=request.method)
     else:
