@@ -13,11 +13,18 @@ Exit code 0 when that holds, 1 otherwise.
 Every request is a new text (a request number is appended) unless --repeat-queries is given, so the
 server's query-vector cache cannot flatter the figures: each search embeds its query.
 
+Asks are a mix: --extractive-share of them (default half) ask in mode "extractive" (no language model),
+the rest in mode "generate". The bars of issue 16 are checked and printed: 0 5xx, nothing unfinished,
+/v1/search p95 <= 100 ms while a generation runs, and each generate ask either answered with p95 <= 30 s
+or turned away at once (429 within 1 s, p95) with a Retry-After.
+
 Bounded by design: it refuses non-loopback URLs, stops starting requests after --duration, gives
 requests in flight --grace seconds more and then cancels them. A client that gets 429 waits
-Retry-After (capped at --max-backoff) before its next request. Does not start a server.
+Retry-After (capped at --max-backoff) before its next request. With --serve it starts `vraagbaak serve`
+itself on a free 127.0.0.1 port (settings from the environment), prints its resident memory at the start
+and the end of the load, and stops it; otherwise it uses the server at --base-url (give --pid for RSS).
 
-    .venv/bin/python scripts/bench_load.py --clients 8 --duration 120
+    .venv/bin/python scripts/bench_load.py --serve --clients 8 --seconds 300
     .venv/bin/python scripts/bench_load.py --base-url http://127.0.0.1:8765 --duration 20
 """
 
@@ -31,6 +38,7 @@ import os
 import random
 import socket
 import statistics
+import subprocess
 import sys
 import time
 from collections import Counter
@@ -58,8 +66,13 @@ class Tally:
     search_ms: list[float] = field(default_factory=list)
     search_busy_ms: list[float] = field(default_factory=list)
     ask_ms: list[float] = field(default_factory=list)
+    ask_ms_by_mode: dict[str, list[float]] = field(default_factory=lambda: {"generate": [], "extractive": []})
+    turned_away_ms: list[float] = field(default_factory=list)
+    retry_after: Counter = field(default_factory=Counter)
     asks_in_flight: int = 0
     unfinished: int = 0  # cancelled after the grace period
+    sent: int = 0
+    received: int = 0
 
 
 def require_loopback(base_url: str) -> None:
@@ -80,12 +93,15 @@ def load_questions(path: str | None) -> list[str]:
     return [json.loads(line)["question"] for line in lines if line.strip()]
 
 
-async def one_request(client: httpx.AsyncClient, tally: Tally, endpoint: str, question: str, k: int) -> float:
-    """Send one request, record it; returns the seconds to wait before the next one (429 back-off)."""
-    body = {"question": question} if endpoint == "/v1/ask" else {"query": question, "k": k}
-    is_ask = endpoint == "/v1/ask"
+async def one_request(client: httpx.AsyncClient, tally: Tally, endpoint: str, question: str, k: int,
+                      mode: str = "generate") -> float:
+    """Send one request, record it; returns the seconds to wait before the next one (429 back-off).
+    'Generation busy' counts generate asks only: an extractive ask runs no language model."""
+    body = {"question": question, "mode": mode} if endpoint == "/v1/ask" else {"query": question, "k": k}
+    generating = endpoint == "/v1/ask" and mode == "generate"
     busy = tally.asks_in_flight > 0
-    tally.asks_in_flight += int(is_ask)
+    tally.asks_in_flight += int(generating)
+    tally.sent += 1
     start = time.perf_counter()
     try:
         response = await client.post(endpoint, json=body)
@@ -93,11 +109,14 @@ async def one_request(client: httpx.AsyncClient, tally: Tally, endpoint: str, qu
         tally.statuses[endpoint][f"error:{type(e).__name__}"] += 1
         return 0.5
     finally:
-        tally.asks_in_flight -= int(is_ask)
+        tally.asks_in_flight -= int(generating)
+    tally.received += 1
     ms = (time.perf_counter() - start) * 1000
     tally.statuses[endpoint][str(response.status_code)] += 1
     if response.status_code == 429:
         retry_after = response.headers.get("Retry-After", "")
+        tally.turned_away_ms.append(ms)
+        tally.retry_after[retry_after or "-"] += 1
         return float(retry_after) if retry_after.isdigit() else 1.0
     if endpoint == "/v1/search" and response.status_code == 200:
         tally.search_ms.append(ms)
@@ -105,6 +124,7 @@ async def one_request(client: httpx.AsyncClient, tally: Tally, endpoint: str, qu
             tally.search_busy_ms.append(ms)
     elif response.status_code == 200:
         tally.ask_ms.append(ms)
+        tally.ask_ms_by_mode[mode].append(ms)
         tally.refused += bool(response.json().get("refused"))
     return 0.0
 
@@ -127,7 +147,8 @@ async def client_loop(client: httpx.AsyncClient, tally: Tally, args: argparse.Na
         question = rng.choice(questions)
         if not args.repeat_queries:
             question = f"{question} (verzoek {seed}-{n})"  # a new text: the query-vector cache misses
-        backoff = await one_request(client, tally, endpoint, question, args.k)
+        mode = "extractive" if rng.random() < args.extractive_share else "generate"
+        backoff = await one_request(client, tally, endpoint, question, args.k, mode)
         wait = min(backoff, args.max_backoff) + args.pause
         if wait:
             await asyncio.sleep(min(wait, max(0.0, end - time.monotonic())))
@@ -159,31 +180,98 @@ def percentiles(values: list[float]) -> str:
     return f"p50 {cuts[49]:.0f} ms, p95 {cuts[94]:.0f} ms (n={len(values)})"
 
 
+def p95(values: list[float]) -> float | None:
+    if len(values) < 2:
+        return values[0] if values else None
+    return statistics.quantiles(values, n=100, method="inclusive")[94]
+
+
 def report(tally: Tally, args: argparse.Namespace) -> bool:
     askers = roles(args.clients, args.ask_share).count("/v1/ask")
-    print(f"bench_load: {args.clients} clients ({askers} asking, {args.clients - askers} searching), "
-          f"{args.duration:.0f} s, {args.base_url}")
+    print(f"bench_load: {args.clients} clients ({askers} asking, {args.extractive_share:.0%} of asks extractive; "
+          f"{args.clients - askers} searching), {args.duration:.0f} s, {args.base_url}")
     for endpoint, counts in tally.statuses.items():
         shown = ", ".join(f"{status}: {n}" for status, n in sorted(counts.items()))
         print(f"  {endpoint:<11} {sum(counts.values()):>6} requests  {shown}")
+    print(f"  requests sent {tally.sent}, answered {tally.received}, unfinished {tally.unfinished}")
     print(f"  /v1/ask refusals (200, refused=true): {tally.refused}")
     print(f"  /v1/ask latency (200): {percentiles(tally.ask_ms)}")
+    for mode, values in tally.ask_ms_by_mode.items():
+        print(f"    {mode}: {percentiles(values)}")
+    print(f"  /v1/ask turned away (429): {percentiles(tally.turned_away_ms)}; Retry-After "
+          + ", ".join(f"{v} s: {n}" for v, n in sorted(tally.retry_after.items(), key=lambda x: x[0])))
     print(f"  /v1/search latency, all: {percentiles(tally.search_ms)}")
     print(f"  /v1/search latency while generation busy: {percentiles(tally.search_busy_ms)}")
     allowed = {"200", "429"}
     bad = {f"{e} {s}": n for e, c in tally.statuses.items() for s, n in c.items() if s not in allowed}
     if tally.unfinished:
         bad["unfinished after --grace"] = tally.unfinished
+    bars = {
+        "0 5xx and no transport errors": not bad,
+        "nothing lost or unfinished": tally.sent == tally.received and not tally.unfinished,
+        "search p95 <= 100 ms while generating": (p95(tally.search_busy_ms) or 0) <= 100,
+        "generate ask p95 <= 30 s": (p95(tally.ask_ms_by_mode["generate"]) or 0) <= 30_000,
+        "429 at once (p95 <= 1 s)": (p95(tally.turned_away_ms) or 0) <= 1000,
+    }
+    for name, ok in bars.items():
+        print(f"  bar: {name}: {'holds' if ok else 'FAILS'}")
     print("verdict: OK (no 5xx; every request got an answer, a refusal or a 429)" if not bad
           else f"verdict: PROBLEM {bad}")
-    return not bad
+    return all(bars.values())
+
+
+def rss_mb(pid: int | None) -> str:
+    if not pid:
+        return "n/a"
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return f"{int(line.split()[1]) / 1024:,.0f} MB"
+    except OSError:
+        pass
+    return "n/a"
+
+
+def start_server(ready_timeout: float = 600.0) -> tuple[subprocess.Popen, str]:
+    """`vraagbaak serve` on a free 127.0.0.1 port, once /readyz says 200 (models loaded)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--host", "127.0.0.1",
+                             "--port", str(port)], cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + ready_timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"bench_load: the server exited with {proc.returncode}")
+        try:
+            if httpx.get(url + "/readyz", timeout=2).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            pass
+        time.sleep(1)
+    proc.terminate()
+    raise SystemExit("bench_load: the server was not ready in time")
+
+
+def warm_up(base_url: str, api_key: str | None) -> None:
+    """One generate ask before the clock starts: loads the language model, measures a first generation."""
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    r = httpx.post(base_url + "/v1/ask", json={"question": QUESTIONS[0], "mode": "generate"}, headers=headers,
+                   timeout=600)
+    print(f"warm-up ask: HTTP {r.status_code}")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--base-url", default="http://127.0.0.1:8000")
     p.add_argument("--clients", type=int, default=8, help="concurrent clients (1..64)")
-    p.add_argument("--duration", type=float, default=120.0, help="seconds to start new requests (1..3600)")
+    p.add_argument("--duration", "--seconds", type=float, default=120.0,
+                   help="seconds to start new requests (1..3600)")
+    p.add_argument("--extractive-share", type=float, default=0.5, help="fraction of asks in extractive mode")
+    p.add_argument("--serve", action="store_true", help="start `vraagbaak serve` on a free loopback port")
+    p.add_argument("--pid", type=int, help="the server's process id, for its resident memory")
     p.add_argument("--grace", type=float, default=60.0, help="extra seconds for requests in flight")
     p.add_argument("--ask-share", type=float, default=0.5, help="fraction of clients that call /v1/ask")
     p.add_argument("--k", type=int, default=10, help="k for /v1/search")
@@ -203,8 +291,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    require_loopback(args.base_url)
-    return 0 if report(asyncio.run(run(args)), args) else 1
+    proc = None
+    if args.serve:
+        proc, args.base_url = start_server()
+        args.pid = proc.pid
+    try:
+        require_loopback(args.base_url)
+        warm_up(args.base_url, args.api_key)
+        print(f"server RSS at start: {rss_mb(args.pid)}", flush=True)
+        tally = asyncio.run(run(args))
+        print(f"server RSS at end:   {rss_mb(args.pid)}")
+        return 0 if report(tally, args) else 1
+    finally:
+        if proc is not None:
+            proc.terminate()
+            proc.wait(30)
 
 
 if __name__ == "__main__":

@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     cors_origins: list[str] = []  # VRAAGBAAK_CORS_ORIGINS='["https://intranet.example"]'
     max_concurrent_generations: int = 1
     max_queue: int = 8  # generations allowed to wait; beyond -> 429
+    max_ask_wait_s: float | None = 30.0  # 429 at once when the measured queue wait + generation passes this
     retry_after_s: int = 5  # Retry-After of 429/503
     feedback_db: Path = PROJECT_ROOT / "var" / "feedback.sqlite3"  # 👍/👎 rows (and Slack's seen event ids)
     # Slack's own variable names: the routes /slack/* are served only when token and secret are set.

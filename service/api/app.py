@@ -100,7 +100,7 @@ async def search(body: SearchRequest, service: ServiceDep, runtime: RuntimeDep) 
 @api.post("/v1/ask", response_model=AskResponse, responses=GENERATE_ERRORS)
 async def ask(body: AskRequest, service: ServiceDep, runtime: RuntimeDep) -> dict[str, Any]:
     """A grounded answer with checked citations, or a refusal (`refused: true`)."""
-    answer = await generate(runtime, partial(service.ask, body.question, body.turns(), body.mode, body.k))
+    answer = await generate(runtime, partial(service.ask, body.question, body.turns(), body.mode, body.k), body.mode)
     return answer.to_dict()
 
 
@@ -108,7 +108,7 @@ async def ask(body: AskRequest, service: ServiceDep, runtime: RuntimeDep) -> dic
           responses={**SSE_RESPONSE, **GENERATE_ERRORS})
 async def ask_stream(body: AskRequest, service: ServiceDep, runtime: RuntimeDep) -> EventStream:
     """/v1/ask as Server-Sent Events: `sources`, then `token`s, then `done` (the /v1/ask JSON)."""
-    ticket = runtime.gate.admit()
+    ticket = runtime.gate_for(body.mode).admit()
     make = partial(service.ask_stream, body.question, body.turns(), body.mode, body.k)
     return EventStream(sse_lines(gated_events(runtime, ticket, make)), ticket)
 
@@ -145,6 +145,8 @@ def api_info(runtime: Runtime) -> dict[str, Any]:
     return {"version": _version(), "max_question_chars": MAX_QUERY_CHARS,
             "max_history_turns": MAX_HISTORY_TURNS, "max_k": MAX_K, "max_body_bytes": MAX_BODY_BYTES,
             "generation_capacity": gate.capacity, "generation_pending": gate.pending,
+            "generation_seconds": round(gate.service_s, 2) if gate.service_s is not None else None,
+            "estimated_wait_s": round(gate.estimated_wait(), 1), "turned_away": gate.turned_away,
             "auth": bool(runtime.api_key)}
 
 
@@ -161,9 +163,11 @@ def create_app(service_factory: Callable[[], QAService], settings: Any) -> FastA
     runtime = Runtime(
         holder=ServiceHolder(service_factory, retry_after),
         gate=GenerationGate(int(getattr(settings, "max_concurrent_generations", 1)),
-                            int(getattr(settings, "max_queue", 8)), retry_after),
+                            int(getattr(settings, "max_queue", 8)), retry_after,
+                            max_wait_s=getattr(settings, "max_ask_wait_s", 30.0)),
         metrics=Metrics(),
         api_key=getattr(settings, "api_key", None) or None,
+        default_mode=str(getattr(settings, "default_mode", "generate")),
     )
     runtime.metrics.queue.set_function(lambda: runtime.gate.pending)
     runtime.metrics.ready.set_function(lambda: float(runtime.holder.ready))

@@ -102,7 +102,7 @@ async def chat_completions(body: ChatRequest, service: ServiceDep,
     question, history = conversation(body.messages)
     chunker = Chunker()
     if body.stream:
-        ticket = runtime.gate.admit()
+        ticket = runtime.gate_for(None).admit()
         events = gated_events(runtime, ticket, partial(service.ask_stream, question, history))
         return EventStream(completion_chunks(events, chunker), ticket)
     answer = (await generate(runtime, partial(service.ask, question, history))).to_dict()

@@ -10,7 +10,9 @@ threads, one event at a time, and always closes it. Does not know about routes o
 from __future__ import annotations
 
 import logging
+import math
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from typing import TypeVar
@@ -75,20 +77,59 @@ class ServiceHolder:
 class GenerationGate:
     """At most `concurrency` generations at a time and `max_queue` waiting; beyond that `Busy`.
 
+    Admission also looks at time: the gate measures how long a generation holds its slot (a moving
+    average, `service_s`) and, when every slot is busy, estimates a newcomer's wait as the number of
+    rounds ahead of it times that average. If the wait plus its own generation would pass `max_wait_s`,
+    the request is turned away at once (429) with Retry-After = the estimated time until a slot is free,
+    rather than queued for minutes. A request already waiting gives up (429) when its wait passes
+    `max_wait_s` less one generation. With a free slot a request is always admitted, so the estimate
+    keeps being measured.
+
     Lives on the event loop: `admit` and `release` are only called from async code, so the
-    counter needs no lock.
+    counters need no lock.
     """
 
-    def __init__(self, concurrency: int = 1, max_queue: int = 8, retry_after: int = 5):
+    def __init__(self, concurrency: int = 1, max_queue: int = 8, retry_after: int = 5,
+                 max_wait_s: float | None = None):
         self.capacity, self.retry_after = concurrency + max_queue, retry_after
+        self.concurrency, self.max_wait_s = concurrency, max_wait_s
         self.pending = 0  # generating + waiting
+        self.running_count = 0
+        self.service_s: float | None = None  # moving average of the time a generation holds its slot
+        self.turned_away = 0
         self._slots = anyio.Semaphore(concurrency)
+
+    def estimated_wait(self) -> float:
+        """Seconds a newcomer would wait for a slot (0 with a free slot or nothing measured yet)."""
+        if self.pending < self.concurrency or self.service_s is None:
+            return 0.0
+        waiting = self.pending - self.running_count
+        return (waiting // self.concurrency + 1) * self.service_s
 
     def admit(self) -> Ticket:
         if self.pending >= self.capacity:
-            raise Busy(BUSY_MESSAGE, retry_after=self.retry_after)
+            self.turned_away += 1
+            raise Busy(BUSY_MESSAGE, retry_after=self._retry_after(self.estimated_wait()))
+        wait = self.estimated_wait()
+        if self.max_wait_s is not None and wait and wait + (self.service_s or 0.0) > self.max_wait_s:
+            self.turned_away += 1
+            raise Busy(BUSY_MESSAGE, retry_after=self._retry_after(wait))
         self.pending += 1
         return Ticket(self)
+
+    def observe(self, seconds: float) -> None:
+        """One generation held its slot this long."""
+        self.service_s = seconds if self.service_s is None else 0.7 * self.service_s + 0.3 * seconds
+
+    def queue_timeout(self) -> float | None:
+        """How long an admitted request may wait for a slot."""
+        if self.max_wait_s is None:
+            return None
+        return max(1.0, self.max_wait_s - (self.service_s or 0.0))
+
+    def _retry_after(self, wait: float) -> int:
+        """Seconds until a slot is likely free: the measured estimate when there is one."""
+        return max(1, min(300, math.ceil(wait))) if wait else self.retry_after
 
 
 class Ticket:
@@ -99,9 +140,21 @@ class Ticket:
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
+        gate = self._gate
         try:
-            async with self._gate._slots:
+            with anyio.move_on_after(gate.queue_timeout()) as waited:
+                await gate._slots.acquire()
+            if waited.cancelled_caught:
+                gate.turned_away += 1
+                raise Busy(BUSY_MESSAGE, retry_after=gate._retry_after(gate.estimated_wait()))
+            gate.running_count += 1
+            start = time.perf_counter()
+            try:
                 yield
+            finally:
+                gate.running_count -= 1
+                gate.observe(time.perf_counter() - start)
+                gate._slots.release()
         finally:
             self.release()
 

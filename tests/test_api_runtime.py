@@ -1,0 +1,106 @@
+"""Admission control of the generation gate (service/api/runtime.py): turned away at once with an honest
+Retry-After when the measured wait is too long, never left waiting for minutes, and extractive answers in
+their own lane. Over a real uvicorn on 127.0.0.1 with the slowed-down fake service."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import anyio
+import httpx
+import pytest
+from test_api_fakes import FakeQA, fake_settings, running_server
+
+from service.api.app import create_app
+from service.api.runtime import GenerationGate
+from service.errors import Busy
+
+QUESTION = "Wanneer werd het C-130 detachement ingezet?"
+
+
+def test_estimated_wait_counts_rounds_ahead_times_the_measured_generation() -> None:
+    gate = GenerationGate(concurrency=2, max_queue=8, max_wait_s=30)
+    assert gate.estimated_wait() == 0.0
+    gate.pending, gate.running_count = 2, 2
+    assert gate.estimated_wait() == 0.0  # nothing measured yet: admit and learn
+    gate.observe(4.0)
+    gate.observe(6.0)
+    assert gate.service_s == pytest.approx(4.6)  # 0.7 * 4 + 0.3 * 6
+    assert gate.estimated_wait() == pytest.approx(4.6)
+    gate.pending = 5  # 2 generating, 3 waiting: two rounds ahead of a newcomer
+    assert gate.estimated_wait() == pytest.approx(2 * 4.6)
+
+
+def test_admission_refuses_when_wait_plus_generation_passes_the_budget() -> None:
+    gate = GenerationGate(concurrency=1, max_queue=8, max_wait_s=30)
+    gate.observe(12.0)
+    gate.pending, gate.running_count = 1, 1
+    gate.admit()  # 12 s wait + 12 s generation = 24 s: admitted
+    with pytest.raises(Busy) as info:
+        gate.admit()  # 2 rounds (24 s) + 12 s > 30 s
+    assert info.value.retry_after == 24 and gate.turned_away == 1
+    gate.pending = 0
+    gate.observe(1000.0)
+    assert gate.admit()  # a free slot always admits, however slow the last generation was
+
+
+def test_a_request_waiting_too_long_for_a_slot_gives_up_with_429() -> None:
+    async def scenario() -> tuple[float, int]:
+        gate = GenerationGate(concurrency=1, max_queue=8, max_wait_s=1.0)
+        first = gate.admit()
+        second = gate.admit()
+        async with first.running():
+            start = time.perf_counter()
+            with pytest.raises(Busy) as info:
+                async with second.running():
+                    pass
+            return time.perf_counter() - start, info.value.retry_after
+
+    waited, retry_after = anyio.run(scenario)
+    assert 0.9 < waited < 1.5 and retry_after >= 1
+
+
+@pytest.fixture
+def served():
+    fake = FakeQA(delay=0.4)
+    app = create_app(lambda: fake, fake_settings(max_concurrent_generations=1, max_queue=8, max_ask_wait_s=0.6))
+    with running_server(app) as url:
+        assert app.state.runtime.holder.wait(5)
+        yield app, url
+
+
+def test_an_ask_is_turned_away_at_once_with_the_measured_retry_after(served) -> None:
+    app, base = served
+    with httpx.Client(base_url=base, timeout=10) as client, ThreadPoolExecutor(1) as pool:
+        assert client.post("/v1/ask", json={"question": QUESTION}).status_code == 200  # measures ~0.4 s
+        assert 0.35 < app.state.runtime.gate.service_s < 1.0
+        running = pool.submit(client.post, "/v1/ask", json={"question": QUESTION})
+        while app.state.runtime.gate.running_count == 0:
+            time.sleep(0.01)
+        start = time.perf_counter()
+        refused = client.post("/v1/ask", json={"question": QUESTION})
+        assert time.perf_counter() - start < 0.3  # at once, not after the running generation
+        assert refused.status_code == 429 and refused.json()["error_type"] == "overloaded"
+        assert refused.headers["Retry-After"] == "1"  # ceil(0.4 s measured wait)
+        stream = client.post("/v1/ask/stream", json={"question": QUESTION})
+        assert stream.status_code == 429
+        assert running.result().status_code == 200
+        info = client.get("/info").json()["api"]
+        assert info["turned_away"] == 2 and info["generation_seconds"] > 0.35
+
+
+def test_extractive_answers_do_not_queue_behind_a_generation() -> None:
+    app = create_app(lambda: FakeQA(delay=0.8), fake_settings(max_concurrent_generations=1))
+    with running_server(app) as base, httpx.Client(base_url=base, timeout=10) as client, \
+            ThreadPoolExecutor(1) as pool:
+        assert app.state.runtime.holder.wait(5)
+        running = pool.submit(client.post, "/v1/ask", json={"question": QUESTION, "mode": "generate"})
+        while app.state.runtime.gate.running_count == 0:
+            time.sleep(0.01)
+        start = time.perf_counter()
+        quick = client.post("/v1/ask", json={"question": QUESTION, "mode": "extractive"})
+        elapsed = time.perf_counter() - start
+        assert quick.status_code == 200 and elapsed < 1.3  # its own 0.8 s; queued it would be 1.6 s or more
+        assert running.result().status_code == 200
+        assert app.state.runtime.quick.service_s > 0.7 and app.state.runtime.gate.pending == 0
