@@ -62,11 +62,10 @@ def chunk_document(doc: Document, length_fn: LengthFn, size: int, overlap: int) 
     splitter = make_splitter(length_fn, size, overlap)
     headings = find_headings(doc.text)
     heading_offsets = [o for o, _ in headings]
+    pieces = [p.page_content for p in splitter.create_documents([doc.text])]
     chunks: list[Chunk] = []
     seen: set[str] = set()
-    for piece in splitter.create_documents([doc.text]):
-        text = piece.page_content
-        start = _locate(doc.text, text, piece.metadata.get("start_index", -1))
+    for text, start in zip(pieces, place(doc.text, pieces)):
         cid = chunk_id(doc.doc_id, text)
         while cid in seen:  # identical text twice in one document: still unique, still stable
             cid = chunk_id(doc.doc_id, cid + text)
@@ -78,15 +77,57 @@ def chunk_document(doc: Document, length_fn: LengthFn, size: int, overlap: int) 
     return chunks
 
 
-def _locate(text: str, piece: str, hint: int) -> int:
-    if hint >= 0 and text.startswith(piece, hint):
-        return hint
-    found = text.find(piece, max(hint, 0))
-    if found < 0:
-        found = text.find(piece)
-    if found < 0:
-        raise ValueError(f"chunk text not found in its document: {piece[:60]!r}")
-    return found
+def place(text: str, pieces: list[str]) -> list[int]:
+    """The start offset of each piece in `text`. The splitter drops only whitespace and emits pieces in
+    order, each reaching further than the last, with no text between two pieces but whitespace; the first
+    starts at the first non-blank character, the last ends at the last one. Where words repeat ('de de.
+    de de.') a piece occurs several times, and only one choice of occurrences satisfies all that: found by
+    depth-first search, earliest occurrences first (the splitter's own `start_index` is a char-count guess
+    and can point at the wrong repeat). Raises ValueError when a piece is not in the text at all."""
+    first, last = len(text) - len(text.lstrip()), len(text.rstrip())
+    starts: list[int] = []
+
+    def fits(i: int, at: int) -> bool:
+        prev_start, prev_end = (starts[-1], starts[-1] + len(pieces[i - 1])) if i else (-1, first)
+        end = at + len(pieces[i])
+        return at > prev_start and end > prev_end and not text[prev_end:at].strip() and \
+            (i + 1 < len(pieces) or end == last)
+
+    resume: list[int | None] = [None] * len(pieces)  # where the search for piece i goes on
+    i, budget = 0, 100_000  # backtracking steps; past the budget the greedy placement stands in
+    while 0 <= i < len(pieces) and budget > 0:
+        budget -= 1
+        bound = starts[-1] + len(pieces[i - 1]) if i else first  # no gap: start at or before here
+        while bound < len(text) and text[bound].isspace():
+            bound += 1
+        at = text.find(pieces[i], resume[i] if resume[i] is not None else (starts[-1] + 1 if i else 0))
+        while 0 <= at <= bound and not fits(i, at):
+            at = text.find(pieces[i], at + 1)
+        if 0 <= at <= bound:
+            starts.append(at)
+            resume[i] = at + 1
+            i += 1
+        else:  # no occurrence of piece i fits: move the piece before it to its next occurrence
+            resume[i] = None
+            i -= 1
+            if i >= 0:
+                starts.pop()
+    if i == len(pieces):
+        return starts
+    return _greedy(text, pieces)
+
+
+def _greedy(text: str, pieces: list[str]) -> list[int]:
+    """First occurrence after the previous piece's start (no consistent placement exists)."""
+    starts, prev = [], -1
+    for piece in pieces:
+        at = text.find(piece, prev + 1)
+        if at < 0:
+            at = text.find(piece)
+        if at < 0:
+            raise ValueError(f"chunk text not found in its document: {piece[:60]!r}")
+        starts.append(prev := at)
+    return starts
 
 
 def chunk_documents(docs: list[Document], length_fn: LengthFn, size: int, overlap: int) -> list[Chunk]:
