@@ -33,7 +33,8 @@ from index.schema import Chunk
 from index.sentences import SentenceVectors
 
 FORMAT_VERSION = 2  # 2: sentence vectors
-FAISS_KINDS = ("flat", "hnsw", "ivf")
+FAISS_KINDS = ("flat", "hnsw", "ivf", "ivfpq")
+PQ_MIN_VECTORS = 10_000  # below this IVF-PQ has too little to train on: "ivfpq" is built flat
 
 
 class RetrievalStore(Protocol):
@@ -101,20 +102,29 @@ class LoadedIndex:
 
 
 def build_faiss(vectors: np.ndarray, kind: str = "flat"):
-    """An inner-product FAISS index over `vectors` (rows must be L2-normalised)."""
+    """An inner-product FAISS index over `vectors` (rows must be L2-normalised). `flat` is exact; `hnsw`
+    a graph (M 32, efSearch 128); `ivf` sqrt(n) inverted lists, a quarter of them probed (at most 64);
+    `ivfpq` the same lists holding 8-bit product-quantized codes (dim/8 bytes a vector), the best 4k
+    candidates re-ranked on the exact vectors (scripts/bench_store.py has the figures at 1 M vectors)."""
     import faiss
 
     if kind not in FAISS_KINDS:
         raise ValueError(f"unknown FAISS index kind {kind!r}; choose one of {', '.join(FAISS_KINDS)}")
     dim = vectors.shape[1]
+    nlist = max(1, int(np.sqrt(len(vectors))))
     if kind == "hnsw":
         index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efSearch = 128
     elif kind == "ivf":
-        nlist = max(1, int(np.sqrt(len(vectors))))
         index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
         index.train(vectors)
-        index.nprobe = max(1, nlist // 4)
+        index.nprobe = max(1, min(nlist // 4, 64))
+    elif kind == "ivfpq" and len(vectors) >= PQ_MIN_VECTORS and dim % 8 == 0:
+        ivf = faiss.IndexIVFPQ(faiss.IndexFlatIP(dim), dim, nlist, dim // 8, 8, faiss.METRIC_INNER_PRODUCT)
+        ivf.train(vectors[np.random.default_rng(0).permutation(len(vectors))[:max(PQ_MIN_VECTORS, 64 * nlist)]])
+        ivf.nprobe = max(1, min(nlist // 4, 64))
+        index = faiss.IndexRefineFlat(ivf)
+        index.k_factor = 4
     else:
         index = faiss.IndexFlatIP(dim)
     index.add(vectors)
@@ -142,6 +152,7 @@ def write_index(out: Path, chunks: list[Chunk], documents: list[dict], vectors: 
     collection (synced incrementally; `recreate` rewrites it) instead of dense.faiss and bm25/."""
 
     out.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_builds(out)
     tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
@@ -173,6 +184,28 @@ def write_index(out: Path, chunks: list[Chunk], documents: list[dict], vectors: 
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return manifest
+
+
+def remove_stale_builds(out: Path) -> list[Path]:
+    """Delete the temporary folders of builds of `out` whose process is gone (killed midway, SIGKILL:
+    no `finally` ran); returns them. A build still running keeps its folder."""
+    removed = []
+    for path in out.parent.glob(f".{out.name}.*-*"):
+        kind, _, pid = path.name[len(out.name) + 2:].partition("-")
+        if kind in ("tmp", "old") and pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _write_faiss_bm25(folder: Path, chunks: list[Chunk], vectors: np.ndarray, faiss_kind: str) -> None:
