@@ -19,8 +19,8 @@ MAX_HISTORY_TURNS = 20
 MAX_TURN_CHARS = 8000
 MAX_K = 50
 # At least one character that str.split() does not treat as whitespace (the service collapses
-# whitespace first); \x1c-\x1f are whitespace to Python but not to JSON Schema's \s.
-NON_BLANK = r"[^\s\x1c-\x1f]"
+# whitespace first); \x1c-\x1f and \x85 are whitespace to Python but not to JSON Schema's \s.
+NON_BLANK = r"[^\s\x1c-\x1f\x85]"
 
 Question = Annotated[str, Field(min_length=1, max_length=MAX_QUERY_CHARS, pattern=NON_BLANK,
                                 description=f"De vraag of zoekterm, maximaal {MAX_QUERY_CHARS} tekens.")]
