@@ -1,13 +1,13 @@
-"""In-process answer latency: the whole pipeline (retrieval, evidence, refusal, answer) over dev questions.
+"""Answer latency over HTTP, as a client sees it: POST /v1/ask and POST /v1/ask/stream against a running
+service, one client, questions of a QA file (follow-ups with their history).
 
---mode extractive (default, n=60) or --mode generate (n=10, the real language model). Every run goes
-through `ask_stream`, so the time to the first 'token' event is measured as well as the total time
-to 'done'. Prints p50/p95 total latency, time-to-first-token p50/p95 (generate mode), the prompt size
-in model tokens (Answer.prompt_tokens) p50/max, and how many answers were refusals. Follow-up items
-are asked with their history. The model is loaded before timing starts; one client, no HTTP.
+For /v1/ask: total time p50/p95. For /v1/ask/stream: time to the first answer text (the first 'token'
+event), total time, and whether the streamed text equals the final answer of the 'done' event (what
+streams is what stays). Prints the figures; `--json` prints them as one object.
 
-    .venv/bin/python scripts/bench_answers.py
-    .venv/bin/python scripts/bench_answers.py --mode generate --n 6 --json
+    .venv/bin/vraagbaak serve &                      # or make run
+    .venv/bin/python scripts/bench_answers.py --mode extractive
+    .venv/bin/python scripts/bench_answers.py --mode generate --n 20 --base-url http://127.0.0.1:8000
 """
 
 from __future__ import annotations
@@ -16,78 +16,84 @@ import argparse
 import json
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
-from eval.metrics import percentile
-from eval.qa import load_qa
-from service.config import Settings
-from service.qa.pipeline import Pipeline, load_pipeline
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
-DEV = Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev.jsonl"
-DEFAULT_N = {"extractive": 60, "generate": 10}
+from eval.metrics import percentile  # noqa: E402
+
+DEV = ROOT.parent / "shared" / "eval" / "dev.jsonl"
 
 
-def timed_ask(pipeline: Pipeline, item: dict, mode: str) -> dict:
-    """One question through ask_stream: total ms, ms to the first token, prompt tokens, refused."""
+def _post(base: str, path: str, body: dict, timeout: float):
+    req = urllib.request.Request(base + path, data=json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"})
+    return urllib.request.urlopen(req, timeout=timeout)
+
+
+def ask(base: str, body: dict, timeout: float) -> float:
     t0 = time.perf_counter()
-    first = None
-    done: dict = {}
-    pipeline.retriever.clear_query_cache()  # every timed question embeds its query, as a new one would
-    for event in pipeline.ask_stream(item["question"], item.get("history") or [], mode):
-        if event.event == "token" and first is None:
-            first = (time.perf_counter() - t0) * 1000
-        elif event.event == "done":
-            done = event.data
-    total = (time.perf_counter() - t0) * 1000
-    return {"total_ms": total, "ttft_ms": first, "prompt_tokens": done.get("prompt_tokens"),
-            "refused": bool(done.get("refused"))}
+    with _post(base, "/v1/ask", body, timeout) as r:
+        json.loads(r.read())
+    return (time.perf_counter() - t0) * 1000
 
 
-def run(mode: str, n: int, dev: Path, torch_threads: int | None = None) -> dict:
-    items = load_qa(dev)
-    pipeline = load_pipeline(Settings(), warm=(mode == "generate"))
-    if torch_threads:
-        import torch
+def ask_stream(base: str, body: dict, timeout: float) -> dict:
+    """Time to the first 'token' event, total time, and streamed text vs the 'done' answer."""
+    t0, first, event, pieces, done = time.perf_counter(), None, None, [], {}
+    with _post(base, "/v1/ask/stream", body, timeout) as r:
+        for raw in r:
+            line = raw.decode("utf-8").rstrip("\n")
+            if line.startswith("event: "):
+                event = line[7:]
+            elif line.startswith("data: "):
+                data = json.loads(line[6:])
+                if event == "token":
+                    first = first or (time.perf_counter() - t0) * 1000
+                    pieces.append(data["text"])
+                elif event == "done":
+                    done = data
+    return {"first_ms": first, "total_ms": (time.perf_counter() - t0) * 1000,
+            "same": "".join(pieces) == done.get("answer"), "refused": bool(done.get("refused"))}
 
-        torch.set_num_threads(torch_threads)
-    timed_ask(pipeline, items[0], mode)  # warm-up: first call fills caches (and the model's KV cache)
-    rows = [timed_ask(pipeline, items[i % len(items)], mode) for i in range(n)]
-    tokens = [r["prompt_tokens"] for r in rows if r["prompt_tokens"] is not None]
-    torch = sys.modules.get("torch")
-    return {"mode": mode, "runs": len(rows), "torch_threads": torch.get_num_threads() if torch else None,
-            "refused": sum(r["refused"] for r in rows),
-            "total_p50_ms": percentile([r["total_ms"] for r in rows], 50),
-            "total_p95_ms": percentile([r["total_ms"] for r in rows], 95),
-            "ttft_p50_ms": percentile([r["ttft_ms"] for r in rows], 50),
-            "ttft_p95_ms": percentile([r["ttft_ms"] for r in rows], 95),
-            "prompt_tokens_p50": percentile(tokens, 50), "prompt_tokens_max": max(tokens, default=None)}
 
-
-def report(r: dict) -> str:
-    lines = [f"answers ({r['mode']}, in-process, warm, 1 client, torch threads {r['torch_threads']}): "
-             f"{r['runs']} runs, {r['refused']} refused",
-             f"  total latency    p50 {r['total_p50_ms']} ms, p95 {r['total_p95_ms']} ms",
-             f"  first token      p50 {r['ttft_p50_ms']} ms, p95 {r['ttft_p95_ms']} ms"]
-    if r["prompt_tokens_max"] is not None:
-        lines.append(f"  prompt tokens    p50 {r['prompt_tokens_p50']:.0f}, max {r['prompt_tokens_max']}")
-    else:
-        lines.append("  prompt tokens    n/a (no prompt in this mode)")
-    return "\n".join(lines)
+def run(base: str, mode: str, n: int, qa: Path, timeout: float) -> dict:
+    items = [json.loads(line) for line in qa.open(encoding="utf-8") if line.strip()]
+    body = lambda it: {"question": it["question"], "history": it.get("history") or [], "mode": mode}  # noqa: E731
+    ask(base, body(items[0]), timeout)  # warm-up: loads the language model on its first question
+    asks, streams = [], []
+    for i in range(n):
+        it = items[i % len(items)]
+        asks.append(ask(base, body(it), timeout))
+        streams.append(ask_stream(base, body(it), timeout))
+    return {"mode": mode, "runs": n, "refused": sum(s["refused"] for s in streams),
+            "ask_p50_ms": percentile(asks, 50), "ask_p95_ms": percentile(asks, 95),
+            "stream_first_text_p50_ms": percentile([s["first_ms"] for s in streams], 50),
+            "stream_first_text_p95_ms": percentile([s["first_ms"] for s in streams], 95),
+            "stream_total_p50_ms": percentile([s["total_ms"] for s in streams], 50),
+            "streamed_equals_final": sum(s["same"] for s in streams)}
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--mode", choices=tuple(DEFAULT_N), default="extractive")
-    ap.add_argument("--n", type=int, help="number of timed questions (default 60 extractive, 10 generate)")
-    ap.add_argument("--dev", type=Path, default=DEV, help="QA file whose questions are asked")
-    ap.add_argument("--torch-threads", type=int, help="set torch's thread count before timing (default: as loaded)")
-    ap.add_argument("--json", action="store_true", help="print the figures as one JSON object")
-    args = ap.parse_args(argv)
-    n = args.n if args.n is not None else DEFAULT_N[args.mode]
-    if n < 1:
-        ap.error("--n must be at least 1")
-    result = run(args.mode, n, args.dev, args.torch_threads)
-    print(json.dumps(result) if args.json else report(result))
+    ap.add_argument("--base-url", default="http://127.0.0.1:8000")
+    ap.add_argument("--mode", choices=("extractive", "generate"), default="extractive")
+    ap.add_argument("--n", type=int, default=30, help="questions timed (each asked once per endpoint)")
+    ap.add_argument("--qa", type=Path, default=DEV, help="QA file whose questions are asked")
+    ap.add_argument("--timeout", type=float, default=120.0)
+    ap.add_argument("--json", action="store_true")
+    a = ap.parse_args(argv)
+    r = run(a.base_url.rstrip("/"), a.mode, a.n, a.qa, a.timeout)
+    if a.json:
+        print(json.dumps(r))
+        return 0
+    print(f"answers over HTTP ({r['mode']}, {a.base_url}, 1 client): {r['runs']} questions, {r['refused']} refused")
+    print(f"  /v1/ask           p50 {r['ask_p50_ms']} ms, p95 {r['ask_p95_ms']} ms")
+    print(f"  /v1/ask/stream    first answer text p50 {r['stream_first_text_p50_ms']} ms, "
+          f"p95 {r['stream_first_text_p95_ms']} ms; total p50 {r['stream_total_p50_ms']} ms")
+    print(f"  streamed text equals the final answer: {r['streamed_equals_final']} of {r['runs']}")
     return 0
 
 

@@ -21,8 +21,9 @@ QUESTION = "Hoeveel diepte-interviews voerde IOB uit?"
 
 
 @pytest.fixture
-def client(built_index: BuildConfig, fake_embedder: FakeEmbedder) -> Iterator[TestClient]:
-    pipeline = Pipeline(Retriever(load_index(built_index.out, fake_embedder.fingerprint), fake_embedder), None)
+def client(built_index: BuildConfig, fake_embedder: FakeEmbedder, stand_in_models) -> Iterator[TestClient]:
+    retriever = Retriever(load_index(built_index.out, fake_embedder.fingerprint), fake_embedder)
+    pipeline = Pipeline(retriever, None, models=stand_in_models)
     app = create_app(lambda: pipeline, fake_settings())
     with TestClient(app, raise_server_exceptions=False) as client:
         assert app.state.runtime.holder.wait(10)

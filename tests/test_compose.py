@@ -1,5 +1,6 @@
 """service.qa.compose on hand-made evidence: answer sentences, [n] parsing, repair and renumbering,
-the support checks that keep a generated answer honest, and completing it from the evidence."""
+the support checks that keep a generated answer honest, and the short answer (extractive, or a generated
+lead with its extractive support)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,12 @@ import pytest
 from index.sentences import split_sentences
 from index.text import is_dutch
 from service.qa.compose import (
-    MAX_ANSWER_WORDS,
+    ANSWER_WORDS,
     check_answer,
-    complete,
-    extractive_answer,
+    lead_and_support,
     normalize_marks,
     renumber,
+    short_answer,
 )
 from service.types import Evidence, Hit, Sentence
 
@@ -40,8 +41,9 @@ def _hit(i: int, text: str) -> Hit:
 def test_answer_sentences_lose_bullets_and_note_marks_not_numbers(text: str, shown: str) -> None:
     hit = _hit(0, text)
     ev = Evidence((Sentence(text, 0, 0, len(text), 1.0),), (hit,))
-    assert extractive_answer(ev) == shown
-    assert complete("Duitsland leverde een staffunctie [1].", ev) == "Duitsland leverde een staffunctie [1]. " + shown
+    assert short_answer(ev) == shown
+    lead = "Duitsland leverde een staffunctie [1]."
+    assert lead_and_support(lead, ev) == f"{lead} {shown}"
 
 
 @pytest.fixture
@@ -69,15 +71,35 @@ FIVE = ("Het detachement vloog vanuit Bamako. Noorwegen coördineerde de rotatie
         "De kostprijs per vlieguur was hoog. Rusttijden beperkten de inzet.")
 
 
-def test_complete_adds_every_uncovered_evidence_sentence_within_the_word_budget() -> None:
+def _five(scores: list[float]) -> Evidence:
     hit = _hit(0, FIVE)
-    ev = Evidence(tuple(Sentence(FIVE[s:e], 0, s, e, 1.0 - 0.1 * n)
-                        for n, (s, e) in enumerate(split_sentences(FIVE))), (hit,))
-    assert len(ev.sentences) == 5
-    done = complete("Het detachement vloog vanuit Bamako [1].", ev)
-    assert [int(n) for n in re.findall(r"\[(\d+)\]", done)] == [1, 2, 3, 4, 5]  # all four others added
-    long = " ".join(["woord"] * (MAX_ANSWER_WORDS - 2)) + " [1]."
-    assert complete(long, ev) == long  # no room left for any of them
+    return Evidence(tuple(Sentence(FIVE[s:e], 0, s, e, scores[n]) for n, (s, e) in enumerate(split_sentences(FIVE))),
+                    (hit,))
+
+
+def test_short_answer_leads_with_the_best_sentence_and_adds_at_most_two_strong_ones() -> None:
+    ev = _five([0.9, 0.8, 0.6, 0.3, 0.2])
+    answer = short_answer(ev)
+    assert answer == ("Het detachement vloog vanuit Bamako [1]. Noorwegen coördineerde de rotatie [2]. "
+                      "Portugal volgde in 2022 [3].")  # 0.3 < half of 0.9: left out; never more than three
+    assert short_answer(_five([0.9, 0.4, 0.4, 0.4, 0.4])) == "Het detachement vloog vanuit Bamako [1]."
+    assert short_answer(ev, max_words=10) == ("Het detachement vloog vanuit Bamako [1]. "
+                                              "Noorwegen coördineerde de rotatie [2].")
+
+
+def test_a_long_best_sentence_stands_alone() -> None:
+    long = "Lange zin " + "met veel woorden " * 20 + "erin."
+    ev = Evidence((Sentence(long, 0, 0, len(long), 0.9), Sentence("Korte zin met Rota.", 0, 0, 19, 0.8)),
+                  (_hit(0, long),))
+    assert short_answer(ev) == long[:-1] + " [1]."
+    assert len(short_answer(ev).split()) > ANSWER_WORDS
+
+
+def test_lead_and_support_adds_what_the_lead_does_not_say() -> None:
+    ev = _five([0.9, 0.8, 0.6, 0.3, 0.2])
+    done = lead_and_support("Het detachement vloog vanuit Bamako [1].", ev)
+    assert [int(n) for n in re.findall(r"\[(\d+)\]", done)] == [1, 2, 3]  # [1] said already; two more at most
+    assert lead_and_support("Noorwegen coördineerde de rotatie vanuit Bamako [2].", ev).count("[2]") == 1
 
 
 def test_out_of_range_marker_is_replaced_by_the_supporting_one(evidence: Evidence) -> None:

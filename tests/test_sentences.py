@@ -10,9 +10,6 @@ from index import store
 from index.build import build_index
 from index.sentences import SentenceVectors, sentence_key, split_sentences
 from service.models.embedder import FakeEmbedder
-from service.qa.compose import MAX_ANSWER_WORDS, extractive_answer
-from service.qa.evidence import score_sentences
-from service.types import Evidence, Hit, Sentence
 
 
 def sentence_texts(texts: list[str]) -> list[str]:
@@ -62,38 +59,6 @@ def test_cached_rebuild_restores_the_same_sentence_vectors(build_cfg, fake_embed
     build_index(build_cfg, fake_embedder, progress=False, force=True)  # settings unchanged: rebuilt from cache
     second = store.load_index(build_cfg.out, fake_embedder.fingerprint).sentences
     assert fake_embedder.calls == 0 and np.array_equal(first.vectors, second.vectors)
-
-
-def _hit(text: str) -> Hit:
-    return Hit("c0", "d", "T", "", None, text, 0, len(text), 1.0, ("bm25",))
-
-
-def test_similarity_reorders_sentences_of_equal_lexical_score(tmp_path) -> None:
-    from service.qa.evidence import IdfTable
-
-    text = "De eenheid ging naar Gao. De eenheid ging naar Kidal."
-    idf = IdfTable([text])
-    q = {t: 1.0 for t in idf.terms("eenheid")}
-    plain = score_sentences(q, None, [_hit(text)], idf)
-    assert plain[0].score == plain[1].score
-    dense = score_sentences(q, None, [_hit(text)], idf,
-                            similarity=lambda texts: np.array([0.9 if "Kidal" in t else 0.8 for t in texts]))
-    assert dense[0].text == "De eenheid ging naar Kidal." and dense[0].score == plain[0].score
-    assert abs(dense[1].score - (plain[1].score - 3.0 * 0.1)) < 1e-6
-
-
-def test_word_budget_drops_the_weakest_sentence_not_the_last_in_the_passage() -> None:
-    long = "Lange zin " + "met veel woorden " * 30 + "erin."
-    text = f"{long} Korte zin met Rota en Nairobi."
-    spans = split_sentences(text)
-    sents = (Sentence(text[spans[0][0]:spans[0][1]], 0, *spans[0], 0.9),
-             Sentence("Een derde zin " + "vult " * 40 + "aan.", 1, 0, 60, 0.8),
-             Sentence(text[spans[1][0]:spans[1][1]], 0, *spans[1], 0.7))
-    ev = Evidence(sents, (_hit(text), _hit(sents[1].text)))
-    answer = extractive_answer(ev)
-    assert len(answer.split()) <= MAX_ANSWER_WORDS + 6
-    assert "Rota en Nairobi [3]" in answer and "[2]" not in answer  # the 0.8 one did not fit; the short one did
-    assert answer.index("[1]") < answer.index("[3]")  # document order within the passage
 
 
 @pytest.mark.parametrize("text, expected", [

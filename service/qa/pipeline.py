@@ -9,19 +9,20 @@ extractive answer, or a generated one whose [n] and sentences are checked agains
 from __future__ import annotations
 
 import os
-import queue
+import re
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import asdict
 
+from index.sentences import split_sentences
 from index.text import is_dutch, squash
 from service.config import Settings
 from service.errors import GeneratorError, VraagbaakError
-from service.qa.compose import build_messages, check_answer, complete, extractive_answer, renumber
-from service.qa.evidence import IdfTable, expected_type, question_weights, select_evidence
+from service.qa import learned
+from service.qa.compose import PROMPT_SENTENCES, build_messages, check_answer, lead_and_support, renumber, short_answer
+from service.qa.evidence import IdfTable
 from service.qa.protocol import MODES
-from service.qa.refusal import decide
 from service.qa.retrieval import FusionParams, Retriever, validate_query
 from service.types import REFUSAL, Answer, Evidence, Hit, Sentence, StreamEvent, Turn
 
@@ -41,9 +42,12 @@ def standalone(question: str, history: list[Turn]) -> tuple[str, str]:
 
 class Pipeline:
     def __init__(self, retriever: Retriever, generator_factory: Callable[[], object] | None = None,
-                 default_mode: str = "generate", k: int = 8, max_tokens: int = 160, generation_nice: int = 10,
-                 evidence_sentences: int = 5, evidence_chars: int = 1100):
+                 default_mode: str = "generate", k: int = 8, max_tokens: int = 60, generation_nice: int = 10,
+                 evidence_sentences: int = 5, evidence_chars: int = 1100, models: learned.Models | None = None,
+                 depth: int = 16):
         self.retriever = retriever
+        self.models = models or learned.load_models()
+        self.depth = depth  # passages searched and reranked; k of them are shown as sources
         # Sentence scoring without compound heads: measured 0.685 vs 0.648 key-fact recall with them.
         texts = retriever.chunk_texts()
         self.idf = IdfTable(texts)
@@ -59,7 +63,31 @@ class Pipeline:
 
     # -- QAService -------------------------------------------------------------------------------------
     def search(self, query: str, k: int = 10, filters: dict | None = None) -> list[Hit]:
-        return self.retriever.search(query, k, filters)
+        """The k best passages: the fused search's top `depth` (at least k), reranked by the passage model."""
+        query = validate_query(query)
+        hits = self.retriever.search(query, max(k, self.depth), filters)
+        return self._analyse(query, query, "", hits).hits[:k]
+
+    def analyse(self, question: str, history: list | None = None, k: int | None = None,
+                ) -> tuple[str, learned.Analysis]:
+        """(standalone search query, analysis): the passages of the question (with its context when it is a
+        follow-up), reranked, their sentences ranked, and the probability that they answer it."""
+        question, history = validate_query(question), _turns(history)
+        query, conversation = standalone(question, history)
+        depth = max(k or self.k, self.depth)
+        if query != question:  # a follow-up: its own words and the words with context, one fused ranking
+            hits, _ = self.retriever.search_followup(query, question, depth)
+        else:
+            hits = self.retriever.search(query, depth)
+        said = frozenset(self.idf.terms(" ".join(t.content for t in history[-4:] if t.role == "assistant")))
+        return query, self._analyse(question, query, conversation, hits, said)
+
+    def _analyse(self, question: str, query: str, conversation: str, hits: list[Hit],
+                 said: frozenset[str] = frozenset()) -> learned.Analysis:
+        return learned.analyse(question, query, conversation, hits, self.idf,
+                               self.retriever.sentence_similarity(query, embed_missing=False), self.models,
+                               self._corpus,
+                               self.retriever.compound_heads, said)
 
     def ask(self, question: str, history: list[Turn] | None = None, mode: str | None = None,
             k: int | None = None) -> Answer:
@@ -73,7 +101,7 @@ class Pipeline:
     def ask_stream(self, question: str, history: list[Turn] | None = None, mode: str | None = None,
                    k: int | None = None, stream_tokens: bool = True) -> Iterator[StreamEvent]:
         answer = yield from self._steps(question, history, mode, k, stream_tokens)
-        if stream_tokens and (answer.mode == "extractive" or answer.refused):
+        if stream_tokens:  # the final, checked text: what streams is what stays
             for piece in _pieces(answer.answer):
                 yield StreamEvent("token", {"text": piece})
         yield StreamEvent("done", answer.to_dict())
@@ -84,27 +112,17 @@ class Pipeline:
         returns the Answer. Both `ask` and `ask_stream` run it."""
         t0 = time.perf_counter()
         question, history, mode = validate_query(question), _turns(history), self._mode(mode)
-        query, conversation = standalone(question, history)
-        # a follow-up searches with its own words too: "hoe groot is dat noordelijke deel van Mali?" after a
-        # question about MINUSMA's sectors must not only find the sectors again (measured: docs/answers.md);
-        # refusal looks at what the question with its context finds as well: one ranking of each query serves both
-        if query != question:
-            hits, context_hits = self.retriever.search_followup(query, question, k or self.k)
-            seen = hits + context_hits
-        else:
-            hits = seen = self.retriever.search(query, k or self.k)
+        query, analysis = self.analyse(question, history, k)
+        hits = analysis.hits[: k or self.k]
         timings = {"retrieve": _ms(t0)}
         yield StreamEvent("sources", {"hits": [_hit_dict(h) for h in hits]})
         t1 = time.perf_counter()
-        kind = expected_type(question)
-        said = frozenset(self.idf.terms(" ".join(t.content for t in history[-4:] if t.role == "assistant")))
-        sentences = self._evidence(question, query, conversation, kind, hits, said)
-        decision = decide(question, kind, seen, sentences, self.idf, self.retriever.compound_heads,
-                          conversation, corpus=self._corpus)
+        sentences = self._evidence(analysis)
+        threshold = self.models.answerable.threshold
         timings["evidence"] = _ms(t1)
-        if decision.refuse:
-            return self._refusal(hits, query, mode, timings, t0, decision.reason)
-        evidence = Evidence(tuple(sentences), tuple(hits))
+        if not sentences or analysis.p_answerable < threshold:
+            return self._refusal(hits, query, mode, timings, t0, _reason(analysis, threshold, bool(sentences)))
+        evidence = Evidence(tuple(sentences), tuple(analysis.hits))
         text, prompt_tokens = yield from self._answer_text(question, history, evidence, mode, timings,
                                                            stream_tokens)
         text, cites = renumber(text, evidence)
@@ -126,51 +144,59 @@ class Pipeline:
             raise VraagbaakError(f"onbekende modus {mode!r}; kies uit {', '.join(MODES)}")
         return mode if self._factory else "extractive"
 
-    def _evidence(self, question: str, query: str, conversation: str, kind: str | None, hits: list[Hit],
-                  said: frozenset[str] = frozenset()) -> list[Sentence]:
-        weights = question_weights(question, self.idf, conversation)
-        sentences = select_evidence(weights, kind, hits, self.idf, max_sentences=8, max_chars=2000,
-                                    similarity=self.retriever.sentence_similarity(query), said=said)
-        return _fit(sentences, max_sentences=self.evidence_sentences, max_chars=self.evidence_chars)
+    def _evidence(self, analysis: learned.Analysis) -> list[Sentence]:
+        """The best-ranked sentences, near-duplicates left out, within the evidence budget, best first."""
+        seen, out = set(), []
+        for c in analysis.ranked:
+            key = re.sub(r"\W+", "", c.sentence.text.lower())[:80]
+            if key not in seen:
+                seen.add(key)
+                out.append(c.sentence)
+            if len(out) == 2 * self.evidence_sentences:
+                break
+        return _fit(out, max_sentences=self.evidence_sentences, max_chars=self.evidence_chars)
 
     def _answer_text(self, question: str, history: list[Turn], evidence: Evidence, mode: str, timings: dict,
                      stream_tokens: bool):
-        extractive = extractive_answer(evidence)
+        """The extractive answer, or in generate mode the model's one checked sentence leading the
+        extractive support. Model tokens are not streamed: what streams is the checked answer."""
+        extractive = short_answer(evidence)
         if mode == "extractive":
             return extractive, None
+        yield from ()
         t = time.perf_counter()
         prev = next((h.content for h in reversed(history) if h.role == "user"), "")
         messages = build_messages(question, evidence, prev)
         try:
-            raw = yield from self._generate(messages, stream_tokens)
+            raw = self._generate(messages)
         except GeneratorError:
             raw = ""  # the model failed: the extractive answer stands in
         timings["generate"] = _ms(t)
-        text, _ = check_answer(raw, evidence, question=question, topic=f"{question} {prev}", previous=prev)
-        if not text or is_dutch(text) is False:
+        top = Evidence(evidence.sentences[:PROMPT_SENTENCES], evidence.hits)
+        text, _ = check_answer(raw, top, question=question, topic=f"{question} {prev}", previous=prev)
+        first = split_sentences(text)[:1]
+        lead = text[first[0][0]:first[0][1]].strip() if first else ""
+        if not lead or is_dutch(lead) is False:
             return extractive, self._count_tokens(messages)
-        return complete(text, evidence), self._count_tokens(messages)
+        return lead_and_support(lead, evidence), self._count_tokens(messages)
 
-    def _generate(self, messages: list[dict], stream_tokens: bool):
+    def _generate(self, messages: list[dict]) -> str:
         """Run the model in a dedicated, lower-priority thread (its worker threads inherit the niceness),
-        so searches keep their latency while an answer is being written; tokens are passed on."""
+        so searches keep their latency while an answer is being written. One sentence: it stops at the
+        first line break."""
         gen = self.generator()
-        pieces: queue.Queue = queue.Queue()
         result: dict = {}
 
         def run() -> None:
             try:
                 _lower_priority(self.generation_nice)
-                result["text"] = gen.generate(messages, max_tokens=self.max_tokens, temperature=0.0,
-                                              on_token=pieces.put if stream_tokens else None)
+                result["text"] = gen.generate(messages, max_tokens=self.max_tokens, temperature=0.0, stop=["\n"])
             except Exception as e:  # surfaced in the caller's thread below
                 result["error"] = e
-            finally:
-                pieces.put(None)
 
-        threading.Thread(target=run, daemon=True, name="vraagbaak-generate").start()
-        while (piece := pieces.get()) is not None:
-            yield StreamEvent("token", {"text": piece})
+        worker = threading.Thread(target=run, daemon=True, name="vraagbaak-generate")
+        worker.start()
+        worker.join()
         if "error" in result:
             raise result["error"]
         return result["text"]
@@ -192,6 +218,16 @@ class Pipeline:
         cover = f" De meest verwante passages komen uit: {'; '.join(titles)}." if titles else ""
         timings["total"] = _ms(t0)
         return Answer(REFUSAL + cover, True, (), timings, mode, query, refusal_reason=reason)
+
+
+def _reason(analysis: learned.Analysis, threshold: float, found: bool) -> str:
+    """Why the code refused, for logs and the eval report: what the reports lack, and the model's score."""
+    if not found:
+        return "geen passages gevonden"
+    score = f"kans op een antwoord {analysis.p_answerable:.2f} < drempel {threshold:.2f}"
+    if analysis.missing:
+        return f"niet gevonden in de rapporten: {', '.join(analysis.missing)} ({score})"
+    return f"de gevonden passages beantwoorden de vraag niet ({score})"
 
 
 def _lower_priority(nice: int) -> None:
@@ -270,8 +306,9 @@ def load_retriever(settings: Settings) -> Retriever:
     return Retriever(index, embedder, FusionParams())
 
 
-def load_pipeline(settings: Settings, warm: bool = False) -> Pipeline:
-    """The whole service; `warm` loads the language model now rather than on the first question."""
+def load_pipeline(settings: Settings, warm: bool = False, models: learned.Models | None = None) -> Pipeline:
+    """The whole service; `warm` loads the language model now rather than on the first question;
+    `models` replaces the learned models of service/qa/weights.json (training starts from untrained ones)."""
     retriever = load_retriever(settings)
     factory = None
     if settings.generator != "none":
@@ -282,7 +319,7 @@ def load_pipeline(settings: Settings, warm: bool = False) -> Pipeline:
                                   base_url=settings.generator_base_url, api_key=settings.generator_api_key,
                                   timeout=settings.generator_timeout)
 
-    pipeline = Pipeline(retriever, factory, settings.default_mode, settings.k)
+    pipeline = Pipeline(retriever, factory, settings.default_mode, settings.k, models=models)
     retriever.embedder.embed_queries(["opwarmen"])  # load the embedder now, not on the first question
     if warm and factory is not None:
         pipeline.generator()

@@ -1,0 +1,273 @@
+"""Learned sentence ranking and answerability, trained on synthetic questions (train/, never on an eval set).
+
+Two logistic models over a handful of features, their weights in `weights.json` beside this file
+(kilobytes; `make train` rebuilds them from train/data/ in a minute):
+
+- the *sentence ranker* scores every sentence of the retrieved passages as the answer to the question:
+  e5 similarity of question and sentence (the index's late-chunked sentence vectors), its gap to the
+  best sentence, idf-weighted coverage of the question's terms (own and with its neighbours), the
+  passage's rank and which retrievers found it, whether the sentence holds what the question asks for
+  (a number, date, place, name), its length and place in the passage;
+- the *answerability model* turns the best candidates' features, the question's names that the whole
+  corpus lacks and the passages' coverage of the question into one calibrated probability that the
+  reports answer the question; below the threshold (chosen on tuning data) Vraagbaak refuses.
+
+Pure functions and small classes: no I/O at question time beyond loading the JSON once.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from index.sentences import split_sentences
+from index.text import is_dutch
+from service.qa.evidence import Coverage, IdfTable, Similarity, has_type, repeats
+from service.types import Sentence
+
+WEIGHTS = Path(__file__).with_name("weights.json")
+
+KINDS = ("number", "date", "name", "place", "money", "plan")
+SENTENCE_FEATURES = (
+    "dense", "dense_gap", "dense_rank", "near_dense", "prev_dense", "next_dense", "dense_rank_in_passage", "lex",
+    "lex_near", "lex_gap", "lex_mass", "prev_lex", "next_lex", "ends_stop", "has_digit", "reference",
+    "passage_prior", "passage_fused", "passage_dense", "passage_bm25", "type_match", "kind_asked",
+    *(f"match_{k}" for k in KINDS), "log_chars", "first", "short", "english", "english_dense", "english_lex",
+    "repeats",
+)
+PASSAGE_FEATURES = ("prior", "dense_in", "bm25_in", "best_p", "second_p", "best_dense", "best_lex", "sentences")
+QUESTION_FEATURES = (
+    "top_p", "second_p", "top_dense", "top_lex", "max_lex", "passage_cover", "missing_names", "has_missing",
+    "missing_year", "type_in_top", "type_in_hits", "kind_asked", "english", "log_terms", "followup",
+)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    sentence: Sentence  # score: the ranker's probability (after `rank`)
+    features: np.ndarray
+
+
+def is_english(question: str) -> bool:
+    return is_dutch(question) is False
+
+
+def sentence_features(q: dict[str, float], kind: str | None, hits: list, idf: IdfTable,
+                      similarity: Similarity | None, english: bool = False,
+                      said: frozenset[str] = frozenset()) -> list[Candidate]:
+    """Every sentence of `hits` (at least 25 characters) with its feature vector (SENTENCE_FEATURES)."""
+    rows: list[tuple[Sentence, dict[str, float]]] = []
+    coverage = Coverage(q, idf)
+    top_score = max((h.score for h in hits), default=1.0) or 1.0
+    for h_i, hit in enumerate(hits):
+        spans = split_sentences(hit.text)
+        terms = [set(idf.terms(hit.text[s:e])) for s, e in spans]
+        for i, (s, e) in enumerate(spans):
+            text = hit.text[s:e].strip()
+            if len(text) < 25:
+                continue
+            own = coverage(terms[i])
+            near = max((coverage(terms[j] | terms[i]) for j in (i - 1, i + 1) if 0 <= j < len(spans)), default=own)
+            typed = has_type(text, kind)
+            f = {"lex": own, "lex_near": near, "prev_lex": coverage(terms[i - 1]) if i else 0.0,
+                 "next_lex": coverage(terms[i + 1]) if i + 1 < len(spans) else 0.0,
+                 "ends_stop": float(text.endswith((".", "!", "?", ".)", ".’", '."'))),
+                 "has_digit": float(any(ch.isdigit() for ch in text)),
+                 "reference": float(bool(_REFERENCE.search(text))),
+                 "lex_mass": own * coverage.total / 10, "passage_prior": 1 / (1 + h_i),
+                 "passage_fused": hit.score / top_score, "passage_dense": float("dense" in hit.retrievers),
+                 "passage_bm25": float("bm25" in hit.retrievers), "type_match": float(typed),
+                 "kind_asked": float(kind is not None), "log_chars": math.log(len(text)), "first": float(i == 0),
+                 "short": float(len(text) < 60), "english": float(english),
+                 "repeats": float(repeats(terms[i], said, idf)),
+                 **{f"match_{k}": float(typed and kind == k) for k in KINDS}}
+            rows.append((Sentence(text, h_i, s, e, 0.0), f))
+    if not rows:
+        return []
+    col = {name: i for i, name in enumerate(SENTENCE_FEATURES)}
+    x = np.zeros((len(rows), len(SENTENCE_FEATURES)))
+    for r, (_, f) in enumerate(rows):
+        for name, v in f.items():
+            x[r, col[name]] = v
+    sims = similarity([s.text for s, _ in rows]) if similarity is not None else np.zeros(len(rows))
+    x[:, col["dense"]] = sims
+    x[:, col["dense_gap"]] = sims - sims.max()
+    x[np.argsort(-sims, kind="stable"), col["dense_rank"]] = 1 / (1 + np.arange(len(rows)))
+    hit_of = np.array([s.hit for s, _ in rows])
+    for h in np.unique(hit_of):
+        idx = np.flatnonzero(hit_of == h)  # sentences of one passage, in text order
+        x[idx[np.argsort(-sims[idx], kind="stable")], col["dense_rank_in_passage"]] = 1 / (1 + np.arange(len(idx)))
+        for k, r in enumerate(idx):
+            neighbours = [sims[idx[j]] for j in (k - 1, k + 1) if 0 <= j < len(idx)]
+            x[r, col["near_dense"]] = max(neighbours, default=sims[r])
+            x[r, col["prev_dense"]] = sims[idx[k - 1]] if k else sims.min()
+            x[r, col["next_dense"]] = sims[idx[k + 1]] if k + 1 < len(idx) else sims.min()
+    x[:, col["lex_gap"]] = x[:, col["lex"]] - x[:, col["lex"]].max()
+    x[:, col["english_dense"]] = x[:, col["dense"]] * x[:, col["english"]]
+    x[:, col["english_lex"]] = x[:, col["lex"]] * x[:, col["english"]]
+    return [Candidate(s, x[i]) for i, (s, _) in enumerate(rows)]
+
+
+class Logistic:
+    """sigmoid(w . (x - mean) / scale + b), from the JSON the training script writes."""
+
+    def __init__(self, spec: dict):
+        self.names = tuple(spec["features"])
+        self.w = np.asarray(spec["coef"], dtype=np.float64)
+        self.b = float(spec["intercept"])
+        self.mean = np.asarray(spec["mean"], dtype=np.float64)
+        self.scale = np.asarray(spec["scale"], dtype=np.float64)
+        self.threshold = float(spec.get("threshold", 0.5))
+
+    @classmethod
+    def untrained(cls, names: tuple[str, ...]) -> Logistic:
+        """Zero weights (every input 0.5): features can be computed before any model is trained."""
+        n = len(names)
+        return cls({"features": names, "coef": [0.0] * n, "intercept": 0.0, "mean": [0.0] * n, "scale": [1.0] * n})
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        z = ((np.atleast_2d(x) - self.mean) / self.scale) @ self.w + self.b
+        return 1 / (1 + np.exp(-z))
+
+
+@dataclass(frozen=True)
+class Models:
+    ranker: Logistic
+    answerable: Logistic
+    passages: Logistic
+
+    @classmethod
+    def untrained(cls) -> Models:
+        return cls(Logistic.untrained(SENTENCE_FEATURES), Logistic.untrained(QUESTION_FEATURES),
+                   Logistic.untrained(PASSAGE_FEATURES))
+
+
+@lru_cache(maxsize=4)
+def load_models(path: str = str(WEIGHTS)) -> Models:
+    spec = json.loads(Path(path).read_text("utf-8"))
+    models = Models(Logistic(spec["ranker"]), Logistic(spec["answerable"]), Logistic(spec["passages"]))
+    if (models.ranker.names, models.answerable.names, models.passages.names) != (
+            SENTENCE_FEATURES, QUESTION_FEATURES, PASSAGE_FEATURES):
+        raise ValueError(f"{path}: features differ from the code; run `make train`")
+    return models
+
+
+def rank(candidates: list[Candidate], ranker: Logistic) -> list[Candidate]:
+    """Candidates best first, each sentence's score set to the ranker's probability."""
+    if not candidates:
+        return []
+    p = ranker(np.stack([c.features for c in candidates]))
+    out = [Candidate(Sentence(c.sentence.text, c.sentence.hit, c.sentence.start, c.sentence.end, float(v)),
+                     c.features) for c, v in zip(candidates, p)]
+    out.sort(key=lambda c: -c.sentence.score)
+    return out
+
+
+def passage_features(n_hits: int, hits: list, ranked: list[Candidate]) -> np.ndarray:
+    """PASSAGE_FEATURES per hit: its fused rank, which retrievers found it, and its sentences' best
+    ranker probabilities, e5 similarity and lexical coverage."""
+    dense_i, lex_i = SENTENCE_FEATURES.index("dense"), SENTENCE_FEATURES.index("lex")
+    by_hit: dict[int, list[Candidate]] = {}
+    for c in ranked:  # best first
+        by_hit.setdefault(c.sentence.hit, []).append(c)
+    rows = []
+    for i in range(n_hits):
+        cs = by_hit.get(i, [])
+        rows.append([1 / (1 + i), float("dense" in hits[i].retrievers), float("bm25" in hits[i].retrievers),
+                     cs[0].sentence.score if cs else 0.0, cs[1].sentence.score if len(cs) > 1 else 0.0,
+                     max((c.features[dense_i] for c in cs), default=0.0),
+                     max((c.features[lex_i] for c in cs), default=0.0), math.log(1 + len(cs))])
+    return np.array(rows, dtype=np.float64).reshape(n_hits, len(PASSAGE_FEATURES))
+
+
+def question_features(ranked: list[Candidate], kind: str | None, question_terms: int, missing_names: int,
+                      passage_cover: float, english: bool, followup: bool, missing_year: bool = False,
+                      type_in_hits: bool = True) -> np.ndarray:
+    """QUESTION_FEATURES of a question whose candidates are `ranked` (best first)."""
+    top = ranked[0] if ranked else None
+    get = SENTENCE_FEATURES.index
+    top3 = ranked[:3]
+    return np.array([
+        top.sentence.score if top else 0.0,
+        ranked[1].sentence.score if len(ranked) > 1 else 0.0,
+        top.features[get("dense")] if top else 0.0,
+        top.features[get("lex")] if top else 0.0,
+        max((c.features[get("lex")] for c in ranked), default=0.0),
+        passage_cover,
+        float(missing_names),
+        float(missing_names > 0),
+        float(missing_year),
+        float(any(c.features[get("type_match")] for c in top3)) if kind else 1.0,
+        float(type_in_hits),
+        float(kind is not None),
+        float(english),
+        math.log(1 + question_terms),
+        float(followup),
+    ], dtype=np.float64)
+
+
+_WORDS = re.compile(r"\w+")
+# a bibliographic reference or source line: "in: International Peacekeeping 23 (2016) (5) 702-720", "Kamerstuk 29 521"
+_REFERENCE = re.compile(r"\b[Ii]n: |\(\d{4}\)|\bpp?\. ?\d|\b\d{2,4}-\d{2,4}\b|\bKamerstuk(?:ken)? \d|\bnr\. \d|https?://|www\.")
+_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+
+
+def words(text: str) -> int:
+    return len(_WORDS.findall(re.sub(r"\[\d+\]", " ", text)))
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What the learned steps know about one question: its passages (reranked, best first), its
+    candidate sentences (ranked, best first; `.sentence.hit` indexes `hits`) and its answerability."""
+
+    hits: list
+    kind: str | None
+    ranked: list[Candidate]
+    features: np.ndarray  # QUESTION_FEATURES
+    p_answerable: float
+    passage_features: np.ndarray  # PASSAGE_FEATURES per hit, in `hits` order
+    missing: tuple[str, ...] = ()  # names and codes of the question that the reports do not hold
+
+
+def analyse(question: str, query: str, conversation: str, hits: list, idf: IdfTable, similarity: Similarity | None,
+            models: Models, corpus: str = "", heads: frozenset[str] = frozenset(),
+            said: frozenset[str] = frozenset()) -> Analysis:
+    """Rank the sentences of `hits` for `question` and estimate whether they answer it. `query` is the
+    standalone search query (a follow-up with its context), `conversation` the recent turns' text."""
+    from service.qa.evidence import expected_type, question_weights
+    from service.qa.refusal import missing_entities, passage_coverage
+
+    kind = expected_type(question)
+    english = is_english(question)
+    weights = question_weights(question, idf, conversation)
+    ranked = rank(sentence_features(weights, kind, hits, idf, similarity, english, said), models.ranker)
+    missing = tuple(missing_entities(question, hits, heads, idf, corpus))
+    cover = passage_coverage(question, hits, idf, conversation) if hits else 0.0
+    years = _YEAR.findall(question)
+    missing_year = bool(corpus) and any(y not in corpus for y in years)
+    typed = not kind or any(has_type(h.text, kind) for h in hits)
+    qf = question_features(ranked, kind, len(idf.terms(question)), len(missing), cover, english, bool(conversation),
+                           missing_year, typed)
+    pf = passage_features(len(hits), hits, ranked)
+    hits, ranked, pf = rerank_passages(hits, ranked, pf, models.passages)
+    return Analysis(hits, kind, ranked, qf, float(models.answerable(qf)[0]), pf, missing)
+
+
+def rerank_passages(hits: list, ranked: list[Candidate], pf: np.ndarray, model: Logistic,
+                    ) -> tuple[list, list[Candidate], np.ndarray]:
+    """Hits ordered by the passage model (stable: ties keep the fused order), the candidates' hit
+    indexes and passage-prior features left as computed (they describe the fused rank)."""
+    if not hits:
+        return hits, ranked, pf
+    order = np.argsort(-model(pf), kind="stable")
+    new = {int(old): i for i, old in enumerate(order)}
+    moved = [Candidate(Sentence(c.sentence.text, new[c.sentence.hit], c.sentence.start, c.sentence.end,
+                                c.sentence.score), c.features) for c in ranked]
+    return [hits[i] for i in order], moved, pf[order]

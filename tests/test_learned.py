@@ -1,0 +1,97 @@
+"""service.qa.learned: features, the logistic models, passage reranking, and the committed weights."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from service.qa import learned
+from service.qa.evidence import IdfTable, question_weights
+from service.types import Hit
+
+TEXTS = ["De C-130 vloog vanuit Bamako naar Gao. Het detachement telde zeventig militairen.",
+         "Noorwegen coördineerde het Multinational Rotational Concept. Dat begon in 2019.",
+         "Een korte zin."]
+
+
+def _hit(i: int, text: str, retrievers=("dense", "bm25")) -> Hit:
+    return Hit(f"c{i}", f"d{i}", f"Rapport {i}", "", None, text, 0, len(text), 1.0 / (i + 1), retrievers, i)
+
+
+@pytest.fixture
+def idf() -> IdfTable:
+    return IdfTable(TEXTS)
+
+
+def test_sentence_features_cover_every_sentence_of_at_least_25_characters(idf: IdfTable) -> None:
+    hits = [_hit(0, TEXTS[0]), _hit(1, TEXTS[1], ("bm25",)), _hit(2, TEXTS[2])]
+    q = question_weights("Hoeveel militairen telde het detachement?", idf)
+    sims = {s: v for s, v in [("De C-130 vloog vanuit Bamako naar Gao.", 0.5)]}
+    cands = learned.sentence_features(q, "number", hits, idf, lambda ts: np.array([sims.get(t, 0.2) for t in ts]))
+    assert [c.sentence.text for c in cands] == [
+        "De C-130 vloog vanuit Bamako naar Gao.", "Het detachement telde zeventig militairen.",
+        "Noorwegen coördineerde het Multinational Rotational Concept.", "Dat begon in 2019."][:len(cands)]
+    f = {name: cands[1].features[i] for i, name in enumerate(learned.SENTENCE_FEATURES)}
+    assert f["dense"] == pytest.approx(0.2) and f["dense_gap"] == pytest.approx(-0.3)
+    assert f["lex"] == pytest.approx(1.0)  # 'militairen', 'telde', 'detachement' all there
+    assert f["type_match"] == 1.0 and f["kind_asked"] == 1.0  # 'zeventig' is a number
+    assert f["passage_prior"] == pytest.approx(1.0) and f["first"] == 0.0
+    g = {name: cands[2].features[i] for i, name in enumerate(learned.SENTENCE_FEATURES)}
+    assert g["passage_dense"] == 0.0 and g["passage_bm25"] == 1.0 and g["passage_prior"] == pytest.approx(0.5)
+
+
+def test_logistic_standardises_then_applies_the_weights() -> None:
+    m = learned.Logistic({"features": ["a", "b"], "coef": [2.0, -1.0], "intercept": 0.5, "mean": [1.0, 0.0],
+                          "scale": [2.0, 1.0], "threshold": 0.3})
+    z = 2.0 * (3.0 - 1.0) / 2.0 - 1.0 * 1.0 + 0.5
+    assert m(np.array([3.0, 1.0]))[0] == pytest.approx(1 / (1 + np.exp(-z)))
+    assert m.threshold == 0.3
+    assert learned.Logistic.untrained(("a", "b"))(np.ones((4, 2))).tolist() == [0.5] * 4
+
+
+def test_rank_orders_by_probability_and_sets_the_score(idf: IdfTable) -> None:
+    hits = [_hit(0, TEXTS[0])]
+    q = question_weights("Hoeveel militairen telde het detachement?", idf)
+    cands = learned.sentence_features(q, "number", hits, idf, None)
+    names = learned.SENTENCE_FEATURES
+    lex_only = learned.Logistic({"features": names, "coef": [1.0 if n == "lex" else 0.0 for n in names],
+                                 "intercept": 0.0, "mean": [0.0] * len(names), "scale": [1.0] * len(names)})
+    ranked = learned.rank(cands, lex_only)
+    assert ranked[0].sentence.text == "Het detachement telde zeventig militairen."
+    assert ranked[0].sentence.score > ranked[1].sentence.score > 0
+
+
+def test_rerank_passages_keeps_each_sentence_on_its_own_passage(idf: IdfTable) -> None:
+    hits = [_hit(0, TEXTS[0]), _hit(1, TEXTS[1])]
+    q = question_weights("Wie coördineerde het Multinational Rotational Concept?", idf)
+    ranked = learned.rank(learned.sentence_features(q, "name", hits, idf, None),
+                          learned.Logistic.untrained(learned.SENTENCE_FEATURES))
+    pf = learned.passage_features(2, hits, ranked)
+    names = learned.PASSAGE_FEATURES
+    by_lex = learned.Logistic({"features": names, "coef": [1.0 if n == "best_lex" else 0.0 for n in names],
+                               "intercept": 0.0, "mean": [0.0] * len(names), "scale": [1.0] * len(names)})
+    new_hits, moved, new_pf = learned.rerank_passages(hits, ranked, pf, by_lex)
+    assert [h.chunk_id for h in new_hits] == ["c1", "c0"]
+    for c in moved:
+        assert c.sentence.text in new_hits[c.sentence.hit].text
+    assert new_pf[0].tolist() == pf[1].tolist()
+
+
+def test_committed_weights_match_the_code_and_are_small() -> None:
+    models = learned.load_models()
+    assert models.ranker.names == learned.SENTENCE_FEATURES
+    assert 0.0 < models.answerable.threshold < 1.0
+    assert learned.WEIGHTS.stat().st_size < 100_000
+    spec = json.loads(learned.WEIGHTS.read_text("utf-8"))
+    assert spec["trained_on"]["questions"] >= 300 and "calibrated_on" in spec
+
+
+def test_weights_for_other_features_are_refused(tmp_path) -> None:
+    spec = json.loads(learned.WEIGHTS.read_text("utf-8"))
+    spec["ranker"]["features"] = spec["ranker"]["features"][:-1]
+    path = tmp_path / "w.json"
+    path.write_text(json.dumps(spec), "utf-8")
+    with pytest.raises(ValueError, match="make train"):
+        learned.load_models(str(path))

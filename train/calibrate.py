@@ -1,0 +1,61 @@
+"""Choose the refusal threshold of the answerability model on the tuning QA files (never the frozen set).
+
+    .venv/bin/python train/calibrate.py [--max-false 0.04] [QA.jsonl ...]
+
+Default files: ../shared/eval/dev.jsonl and eval/probe*.jsonl. For each item the pipeline's own analysis
+(retrieval, ranked sentences, answerability) gives P(answerable); the threshold is the highest one at
+which at most `--max-false` of the answerable items would be refused, so unanswerable ones are refused as
+often as that allows. Written into service/qa/weights.json; the figures at that threshold are printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from service.qa import learned  # noqa: E402
+
+TUNING = [ROOT.parent / "shared" / "eval" / "dev.jsonl", *sorted((ROOT / "eval").glob("probe*.jsonl"))]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("qa", nargs="*", default=[str(p) for p in TUNING])
+    ap.add_argument("--max-false", type=float, default=0.04)
+    a = ap.parse_args()
+    from service.config import Settings
+    from service.qa.pipeline import load_pipeline
+
+    pipeline = load_pipeline(Settings(generator="none"))
+    ps, ys = [], []
+    for path in a.qa:
+        for line in open(path, encoding="utf-8"):
+            if not line.strip():
+                continue
+            it = json.loads(line)
+            ps.append(pipeline.analyse(it["question"], it.get("history") or [])[1].p_answerable)
+            ys.append(it["type"] != "unanswerable")
+    p, y = np.array(ps), np.array(ys)
+    best = 0.0
+    for t in np.unique(np.round(p, 4)):
+        if (p[y] < t).mean() <= a.max_false:
+            best = max(best, float(t))
+    refused_ok, refused_bad = float((p[~y] < best).mean()), float((p[y] < best).mean())
+    print(f"{len(p)} tuning items ({int((~y).sum())} unanswerable): threshold {best:.4f}; "
+          f"unanswerable refused {refused_ok:.3f}, answerable refused {refused_bad:.3f}")
+    spec = json.loads(learned.WEIGHTS.read_text("utf-8"))
+    spec["answerable"]["threshold"] = round(best, 4)
+    spec["calibrated_on"] = {"files": [Path(x).name for x in a.qa], "items": len(p), "max_false": a.max_false,
+                             "unanswerable_refused": round(refused_ok, 3), "answerable_refused": round(refused_bad, 3)}
+    learned.WEIGHTS.write_text(json.dumps(spec, indent=1) + "\n", "utf-8")
+
+
+if __name__ == "__main__":
+    main()
