@@ -35,12 +35,15 @@ COPY index ./index
 COPY service ./service
 COPY eval ./eval
 COPY corpus ./corpus
-# Models (embedder conversion, ONNX query encoder, GGUF assembly) and the index, once, offline.
-RUN vraagbaak setup && vraagbaak index
+COPY scripts/setup.sh ./scripts/setup.sh
+# Models (embedder conversion, ONNX query encoder, GGUF assembly) and the index, once, offline: the same
+# script `make run` runs. At start it runs again (seconds: nothing changed, or it syncs a Qdrant collection
+# when VRAAGBAAK_STORE=qdrant, as in compose.yaml) and then serves.
+RUN scripts/setup.sh
 
-RUN useradd --system --home /app vraagbaak && chown -R vraagbaak /opt/vraagbaak
+RUN useradd --system --home /app vraagbaak && mkdir -p /app/var && chown -R vraagbaak /opt/vraagbaak /app/var
 USER vraagbaak
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=120s \
     CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/readyz', timeout=4)"
-CMD ["vraagbaak", "serve"]
+CMD ["scripts/setup.sh", "--serve"]

@@ -24,8 +24,9 @@ models: install
 index: models
 	$(BIN)/vraagbaak index
 
-run: index
-	$(BIN)/vraagbaak serve
+# Models, index and serve through scripts/setup.sh, the same steps the Dockerfile and compose.yaml run.
+run: install
+	VRAAGBAAK=$(BIN)/vraagbaak scripts/setup.sh --serve
 
 serve:
 	$(BIN)/vraagbaak serve
