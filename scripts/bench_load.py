@@ -175,7 +175,7 @@ async def run(args: argparse.Namespace) -> Tally:
 
 def percentiles(values: list[float]) -> str:
     if len(values) < 2:
-        return f"n={len(values)}"
+        return f"{values[0]:.0f} ms (n=1)" if values else "n=0"
     cuts = statistics.quantiles(values, n=100, method="inclusive")
     return f"p50 {cuts[49]:.0f} ms, p95 {cuts[94]:.0f} ms (n={len(values)})"
 

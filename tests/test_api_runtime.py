@@ -32,6 +32,19 @@ def test_estimated_wait_counts_rounds_ahead_times_the_measured_generation() -> N
     assert gate.estimated_wait() == pytest.approx(2 * 4.6)
 
 
+def test_a_generation_running_past_the_average_raises_the_estimate() -> None:
+    gate = GenerationGate(concurrency=1, max_queue=8, max_wait_s=30)
+    gate.observe(10.0)
+    gate.pending, gate.running_count = 2, 1  # one running, one waiting
+    gate._started = [time.perf_counter() - 4.0]  # 4 s into a 10 s average: 6 s left, then one more round
+    assert gate.estimated_wait() == pytest.approx(6.0 + 10.0, abs=0.1)
+    gate._started = [time.perf_counter() - 25.0]  # past the average: 25 s more expected, rounds of 25 s
+    assert gate.estimated_wait() == pytest.approx(25.0 + 25.0, abs=0.1)
+    with pytest.raises(Busy) as info:
+        gate.admit()
+    assert 49 <= info.value.retry_after <= 51
+
+
 def test_admission_refuses_when_wait_plus_generation_passes_the_budget() -> None:
     gate = GenerationGate(concurrency=1, max_queue=8, max_wait_s=30)
     gate.observe(12.0)

@@ -79,7 +79,8 @@ class GenerationGate:
 
     Admission also looks at time: the gate measures how long a generation holds its slot (a moving
     average, `service_s`) and, when every slot is busy, estimates a newcomer's wait as the number of
-    rounds ahead of it times that average. If the wait plus its own generation would pass `max_wait_s`,
+    rounds ahead of it times that average (a generation running longer than the average counts as needing
+    as long again). If the wait plus its own generation would pass `max_wait_s`,
     the request is turned away at once (429) with Retry-After = the estimated time until a slot is free,
     rather than queued for minutes. A request already waiting gives up (429) when its wait passes
     `max_wait_s` less one generation. With a free slot a request is always admitted, so the estimate
@@ -97,14 +98,20 @@ class GenerationGate:
         self.running_count = 0
         self.service_s: float | None = None  # moving average of the time a generation holds its slot
         self.turned_away = 0
+        self._started: list[float] = []  # start times of the running generations
         self._slots = anyio.Semaphore(concurrency)
 
     def estimated_wait(self) -> float:
-        """Seconds a newcomer would wait for a slot (0 with a free slot or nothing measured yet)."""
+        """Seconds a newcomer would wait for a slot (0 with a free slot or nothing measured yet). A
+        generation already running longer than the average is expected to need as long again (the
+        average would otherwise promise a slot that is not coming): its elapsed time counts as a round."""
         if self.pending < self.concurrency or self.service_s is None:
             return 0.0
+        elapsed = time.perf_counter() - min(self._started) if self._started else 0.0
+        per_round = max(self.service_s, elapsed)
+        first = self.service_s - elapsed if elapsed < self.service_s else elapsed
         waiting = self.pending - self.running_count
-        return (waiting // self.concurrency + 1) * self.service_s
+        return first + (waiting // self.concurrency) * per_round
 
     def admit(self) -> Ticket:
         if self.pending >= self.capacity:
@@ -149,10 +156,12 @@ class Ticket:
                 raise Busy(BUSY_MESSAGE, retry_after=gate._retry_after(gate.estimated_wait()))
             gate.running_count += 1
             start = time.perf_counter()
+            gate._started.append(start)
             try:
                 yield
             finally:
                 gate.running_count -= 1
+                gate._started.remove(start)
                 gate.observe(time.perf_counter() - start)
                 gate._slots.release()
         finally:
