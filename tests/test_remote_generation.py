@@ -21,20 +21,20 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 from test_api_fakes import FakeQA, fake_settings, running_server
 
 from service.api.app import create_app
+from service.config import Settings
 from service.errors import GeneratorError, GeneratorTimeout
 from service.models.generators import OpenAIGenerator
 from service.types import Answer, StreamEvent
 
 pytestmark = pytest.mark.slow
 
-GGUF = Path.home() / ".cache" / "vraagbaak" / "models" / "qwen2.5-coder-1.5b.gguf"
+GGUF = Settings().cache_dir / "models" / "qwen2.5-coder-1.5b.gguf"  # assembled by `vraagbaak setup`
 MESSAGES = [
     {"role": "system", "content": "Je beantwoordt vragen in het Nederlands in één volledige zin, alleen uit de bron."},
     {"role": "user", "content": "Bron: Het C-130 detachement werd ingezet van november 2021 tot en met mei 2022, "
