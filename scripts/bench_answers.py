@@ -5,8 +5,7 @@ For /v1/ask: total time p50/p95. For /v1/ask/stream: time to the first answer te
 event), total time, and whether the streamed text equals the final answer of the 'done' event (what
 streams is what stays). Prints the figures; `--json` prints them as one object.
 
-    .venv/bin/vraagbaak serve &                      # or make run
-    .venv/bin/python scripts/bench_answers.py --mode extractive
+    .venv/bin/python scripts/bench_answers.py --serve --mode extractive     # starts and stops its own server
     .venv/bin/python scripts/bench_answers.py --mode generate --n 20 --base-url http://127.0.0.1:8000
 """
 
@@ -83,9 +82,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n", type=int, default=30, help="questions timed (each asked once per endpoint)")
     ap.add_argument("--qa", type=Path, default=DEV, help="QA file whose questions are asked")
     ap.add_argument("--timeout", type=float, default=120.0)
+    ap.add_argument("--serve", action="store_true", help="start `vraagbaak serve` on a free loopback port")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args(argv)
-    r = run(a.base_url.rstrip("/"), a.mode, a.n, a.qa, a.timeout)
+    proc = None
+    if a.serve:
+        from scripts.bench_load import start_server
+
+        proc, a.base_url = start_server()
+    try:
+        r = run(a.base_url.rstrip("/"), a.mode, a.n, a.qa, a.timeout)
+    finally:
+        if proc is not None:
+            proc.terminate()
+            proc.wait(30)
     if a.json:
         print(json.dumps(r))
         return 0

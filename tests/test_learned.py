@@ -42,6 +42,17 @@ def test_sentence_features_cover_every_sentence_of_at_least_25_characters(idf: I
     assert g["passage_dense"] == 0.0 and g["passage_bm25"] == 1.0 and g["passage_prior"] == pytest.approx(0.5)
 
 
+@pytest.mark.parametrize("text, reference", [
+    ("40 Niels van Willigen, ‘A Dutch return to UN peacekeeping?’, in: International Peacekeeping 23 (2016) (5) "
+     "702-720", True),
+    ("41 Ministerie van Defensie, Defensievisie 2035, 21, Kamerstuk 34 919, nr. 1.", True),
+    ("20 Nederlandse militairen werden ingezet in Gao.", False),  # a number starts a fact, not a footnote
+    ("Zie Algemene Rekenkamer (2018), Inzet Nederlandse krijgsmacht voor VN-missie in Mali.", False),
+])
+def test_footnote_references_are_not_candidates(text: str, reference: bool) -> None:
+    assert learned.is_footnote_reference(text) is reference
+
+
 def test_logistic_standardises_then_applies_the_weights() -> None:
     m = learned.Logistic({"features": ["a", "b"], "coef": [2.0, -1.0], "intercept": 0.5, "mean": [1.0, 0.0],
                           "scale": [2.0, 1.0], "threshold": 0.3})

@@ -54,10 +54,11 @@ def main() -> None:
     p = pipeline_module.load_pipeline(Settings(generator="none"))
     models = p.models
     standalone = pipeline_module.standalone
+    defaults = compose.ANSWER_WORDS, compose.SUPPORT_RATIO, compose.MAX_SUPPORTING
 
     def restore() -> None:
         p.models, p.depth, pipeline_module.standalone = models, 16, standalone
-        compose.ANSWER_WORDS, compose.SUPPORT_RATIO, compose.MAX_SUPPORTING = 50, 0.5, 2
+        compose.ANSWER_WORDS, compose.SUPPORT_RATIO, compose.MAX_SUPPORTING = defaults
 
     variants = {
         "as shipped": lambda: None,
@@ -67,8 +68,11 @@ def main() -> None:
         "follow-up: no earlier question in the query": lambda: setattr(
             pipeline_module, "standalone", lambda q, h: (q, " ".join(t.content for t in h[-4:]))),
         "answer: best sentence only": lambda: setattr(compose, "MAX_SUPPORTING", 0),
-        "answer: 80 words, ratio 0.3": lambda: (setattr(compose, "ANSWER_WORDS", 80),
-                                                setattr(compose, "SUPPORT_RATIO", 0.3)),
+        "answer: up to 3 sentences, 50 words, ratio 0.5": lambda: (
+            setattr(compose, "ANSWER_WORDS", 50), setattr(compose, "SUPPORT_RATIO", 0.5),
+            setattr(compose, "MAX_SUPPORTING", 2)),
+        "answer: up to 3 sentences, 80 words, ratio 0.1": lambda: (
+            setattr(compose, "ANSWER_WORDS", 80), setattr(compose, "MAX_SUPPORTING", 2)),
     }
     for name, apply in variants.items():
         if a.only and name not in a.only:

@@ -1,6 +1,6 @@
 """Choose the refusal threshold of the answerability model on the tuning QA files (never the frozen set).
 
-    .venv/bin/python train/calibrate.py [--max-false 0.04] [QA.jsonl ...]
+    .venv/bin/python train/calibrate.py [--max-false 0.03] [QA.jsonl ...]
 
 Default files: ../shared/eval/dev.jsonl and eval/probe*.jsonl. For each item the pipeline's own analysis
 (retrieval, ranked sentences, answerability) gives P(answerable); the threshold is the highest one at
@@ -28,7 +28,7 @@ TUNING = [ROOT.parent / "shared" / "eval" / "dev.jsonl", *sorted((ROOT / "eval")
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("qa", nargs="*", default=[str(p) for p in TUNING])
-    ap.add_argument("--max-false", type=float, default=0.04)
+    ap.add_argument("--max-false", type=float, default=0.03)
     a = ap.parse_args()
     from service.config import Settings
     from service.qa.pipeline import load_pipeline

@@ -89,18 +89,10 @@ def ranking_figures(items: list[dict], score) -> dict:
     return {"n": len(top1), "top1": round(float(np.mean(top1)), 3), "mrr": round(float(np.mean(rr)), 3)}
 
 
-def question_matrix(items: list[dict], ranker: learned.Logistic) -> np.ndarray:
-    rows = []
-    for it in items:
-        a = it["analysis"]
-        ranked = learned.rank(list(a.ranked), ranker)
-        f = a.features.copy()
-        q = learned.question_features(ranked, a.kind, 0, 0, 0.0, False, False)
-        for name in ("top_p", "second_p", "top_dense", "top_lex", "type_in_top"):
-            i = learned.QUESTION_FEATURES.index(name)
-            f[i] = q[i]
-        rows.append(f)
-    return np.array(rows)
+def question_matrix(items: list[dict], ranker: learned.Logistic, idf) -> np.ndarray:
+    """QUESTION_FEATURES with the candidates ranked by `ranker` (cross-fitted in training)."""
+    return np.array([learned.question_features(learned.rank(list(it["analysis"].ranked), ranker),
+                                               it["analysis"].inputs, idf) for it in items])
 
 
 def passage_matrix(items: list[dict], ranker: learned.Logistic) -> tuple[np.ndarray, np.ndarray, list[int]]:
@@ -187,11 +179,11 @@ def main() -> None:
     print("held-out passages, reranked:", passage_figures(xp, yp, op, lambda x: passages(x)))
 
     # answerability, with the ranker cross-fitted over two folds of source sentences
-    xq = np.concatenate([question_matrix(folds[f], cross[f]) for f in (0, 1)])
+    xq = np.concatenate([question_matrix(folds[f], cross[f], pipeline.idf) for f in (0, 1)])
     yq = np.array([it["row"]["kind"] in ANSWERABLE for f in (0, 1) for it in folds[f]])
     aspec = fit_logistic(xq, yq, learned.QUESTION_FEATURES, c=0.5, balanced=True)
     answerable = learned.Logistic(aspec)
-    xt = question_matrix(test, ranker)
+    xt = question_matrix(test, ranker, pipeline.idf)
     yt = np.array([it["row"]["kind"] in ANSWERABLE for it in test])
     pt = answerable(xt)
     print(f"held-out answerability: AUC {auc(yt, pt):.3f}; at 0.5: answerable refused "
@@ -203,7 +195,7 @@ def main() -> None:
     # final models on everything (the threshold is kept from an earlier calibration, if any)
     final = ranker_on(items)
     fq = learned.Logistic(final)
-    xa = question_matrix(items, fq)
+    xa = question_matrix(items, fq, pipeline.idf)
     ya = np.array([it["row"]["kind"] in ANSWERABLE for it in items])
     final_a = fit_logistic(xa, ya, learned.QUESTION_FEATURES, c=0.5, balanced=True)
     out = Path(a.out)

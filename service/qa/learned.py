@@ -43,8 +43,9 @@ SENTENCE_FEATURES = (
 )
 PASSAGE_FEATURES = ("prior", "dense_in", "bm25_in", "best_p", "second_p", "best_dense", "best_lex", "sentences")
 QUESTION_FEATURES = (
-    "top_p", "second_p", "top_dense", "top_lex", "max_lex", "passage_cover", "missing_names", "has_missing",
-    "missing_year", "type_in_top", "type_in_hits", "kind_asked", "english", "log_terms", "followup",
+    "top_p", "second_p", "top_dense", "top_lex", "max_lex", "top3_cover", "rarest_in_top3", "passage_cover",
+    "missing_names", "has_missing", "missing_year", "type_in_top", "type_in_hits", "kind_asked", "english",
+    "log_terms", "followup",
 )
 
 
@@ -70,7 +71,7 @@ def sentence_features(q: dict[str, float], kind: str | None, hits: list, idf: Id
         terms = [set(idf.terms(hit.text[s:e])) for s, e in spans]
         for i, (s, e) in enumerate(spans):
             text = hit.text[s:e].strip()
-            if len(text) < 25:
+            if len(text) < 25 or is_footnote_reference(text):
                 continue
             own = coverage(terms[i])
             near = max((coverage(terms[j] | terms[i]) for j in (i - 1, i + 1) if 0 <= j < len(spans)), default=own)
@@ -186,29 +187,48 @@ def passage_features(n_hits: int, hits: list, ranked: list[Candidate]) -> np.nda
     return np.array(rows, dtype=np.float64).reshape(n_hits, len(PASSAGE_FEATURES))
 
 
-def question_features(ranked: list[Candidate], kind: str | None, question_terms: int, missing_names: int,
-                      passage_cover: float, english: bool, followup: bool, missing_year: bool = False,
-                      type_in_hits: bool = True) -> np.ndarray:
-    """QUESTION_FEATURES of a question whose candidates are `ranked` (best first)."""
+@dataclass(frozen=True)
+class QuestionInputs:
+    """What answerability needs beyond the ranked sentences (none of it depends on the ranker)."""
+
+    kind: str | None
+    terms: tuple[str, ...]  # the question's own stemmed terms
+    missing_names: int
+    passage_cover: float
+    english: bool
+    followup: bool
+    missing_year: bool
+    type_in_hits: bool
+
+
+def question_features(ranked: list[Candidate], q: QuestionInputs, idf: IdfTable) -> np.ndarray:
+    """QUESTION_FEATURES of a question whose candidates are `ranked` (best first). `top3_cover` and
+    `rarest_in_top3`: how much of the question, and whether its rarest term, the best three sentences
+    hold ("Wie was de commandant …?" finds the detachment, not a commander)."""
     top = ranked[0] if ranked else None
     get = SENTENCE_FEATURES.index
     top3 = ranked[:3]
+    top_terms = {t for c in top3 for t in idf.terms(c.sentence.text)}
+    rarest = max(q.terms, key=idf, default=None)
+    rarest_in = rarest is not None and (rarest in top_terms or not idf.compounds_of(rarest).isdisjoint(top_terms))
     return np.array([
         top.sentence.score if top else 0.0,
         ranked[1].sentence.score if len(ranked) > 1 else 0.0,
         top.features[get("dense")] if top else 0.0,
         top.features[get("lex")] if top else 0.0,
         max((c.features[get("lex")] for c in ranked), default=0.0),
-        passage_cover,
-        float(missing_names),
-        float(missing_names > 0),
-        float(missing_year),
-        float(any(c.features[get("type_match")] for c in top3)) if kind else 1.0,
-        float(type_in_hits),
-        float(kind is not None),
-        float(english),
-        math.log(1 + question_terms),
-        float(followup),
+        Coverage(dict.fromkeys(q.terms, 1.0), idf)(top_terms),
+        float(rarest_in),
+        q.passage_cover,
+        float(q.missing_names),
+        float(q.missing_names > 0),
+        float(q.missing_year),
+        float(any(c.features[get("type_match")] for c in top3)) if q.kind else 1.0,
+        float(q.type_in_hits),
+        float(q.kind is not None),
+        float(q.english),
+        math.log(1 + len(q.terms)),
+        float(q.followup),
     ], dtype=np.float64)
 
 
@@ -216,6 +236,16 @@ _WORDS = re.compile(r"\w+")
 # a bibliographic reference or source line: "in: International Peacekeeping 23 (2016) (5) 702-720", "Kamerstuk 29 521"
 _REFERENCE = re.compile(r"\b[Ii]n: |\(\d{4}\)|\bpp?\. ?\d|\b\d{2,4}-\d{2,4}\b|\bKamerstuk(?:ken)? \d|\bnr\. \d|https?://|www\.")
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+
+
+_FOOTNOTE_START = re.compile(r"^\d{1,3}\s+\S")
+
+
+def is_footnote_reference(text: str) -> bool:
+    """A footnote's source line ("40 Niels van Willigen, 'A Dutch return …', in: International Peacekeeping
+    23 (2016) 702-720"): a citation of a publication, never an answer. English titles in them drew English
+    questions by their similarity alone."""
+    return bool(_FOOTNOTE_START.match(text) and _REFERENCE.search(text))
 
 
 def words(text: str) -> int:
@@ -234,6 +264,7 @@ class Analysis:
     p_answerable: float
     passage_features: np.ndarray  # PASSAGE_FEATURES per hit, in `hits` order
     missing: tuple[str, ...] = ()  # names and codes of the question that the reports do not hold
+    inputs: QuestionInputs | None = None
 
 
 def analyse(question: str, query: str, conversation: str, hits: list, idf: IdfTable, similarity: Similarity | None,
@@ -251,13 +282,13 @@ def analyse(question: str, query: str, conversation: str, hits: list, idf: IdfTa
     missing = tuple(missing_entities(question, hits, heads, idf, corpus))
     cover = passage_coverage(question, hits, idf, conversation) if hits else 0.0
     years = _YEAR.findall(question)
-    missing_year = bool(corpus) and any(y not in corpus for y in years)
-    typed = not kind or any(has_type(h.text, kind) for h in hits)
-    qf = question_features(ranked, kind, len(idf.terms(question)), len(missing), cover, english, bool(conversation),
-                           missing_year, typed)
+    inputs = QuestionInputs(kind, tuple(dict.fromkeys(idf.terms(question))), len(missing), cover, english,
+                            bool(conversation), bool(corpus) and any(y not in corpus for y in years),
+                            not kind or any(has_type(h.text, kind) for h in hits))
+    qf = question_features(ranked, inputs, idf)
     pf = passage_features(len(hits), hits, ranked)
     hits, ranked, pf = rerank_passages(hits, ranked, pf, models.passages)
-    return Analysis(hits, kind, ranked, qf, float(models.answerable(qf)[0]), pf, missing)
+    return Analysis(hits, kind, ranked, qf, float(models.answerable(qf)[0]), pf, missing, inputs)
 
 
 def rerank_passages(hits: list, ranked: list[Candidate], pf: np.ndarray, model: Logistic,

@@ -17,7 +17,7 @@ from dataclasses import asdict
 
 from index.sentences import split_sentences
 from index.text import is_dutch, squash
-from service.config import Settings
+from service.config import Settings, qdrant_location
 from service.errors import GeneratorError, VraagbaakError
 from service.qa import learned
 from service.qa.compose import PROMPT_SENTENCES, build_messages, check_answer, lead_and_support, renumber, short_answer
@@ -302,7 +302,7 @@ def load_retriever(settings: Settings) -> Retriever:
         torch.set_num_threads(1)  # one short query: 2 threads stall on busy cores (1.5 s vs 20 ms measured)
     if settings.query_onnx and hasattr(embedder, "use_onnx_queries"):
         embedder.use_onnx_queries(settings.cache_dir / "models")
-    index = load_index(settings.index_dir, embedder.fingerprint)
+    index = load_index(settings.index_dir, embedder.fingerprint, qdrant_location(settings, embedder.name))
     return Retriever(index, embedder, FusionParams())
 
 
