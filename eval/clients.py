@@ -8,8 +8,12 @@ the server's Retry-After, and waits for /readyz before the first question.
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
 import time
 from dataclasses import asdict
+from pathlib import Path
 from typing import Protocol
 
 import httpx
@@ -131,3 +135,28 @@ def _error_text(response: httpx.Response) -> str:
     except ValueError:
         return response.text[:200]
     return str(body.get("error", body))[:200] if isinstance(body, dict) else str(body)[:200]
+
+
+def start_local_server(env: dict[str, str] | None = None, ready_timeout: float = 600.0,
+                       poll: float = 1.0) -> tuple[subprocess.Popen, str]:
+    """`vraagbaak serve` on a free 127.0.0.1 port (benchmarks, fault tests), returned once /readyz says 200
+    (models loaded). Raises Unreachable when it exits or is not ready in time (it is then stopped)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+                            cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + ready_timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise Unreachable(f"de server is gestopt met code {proc.returncode}")
+        try:
+            if httpx.get(url + "/readyz", timeout=2).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            pass
+        time.sleep(poll)
+    proc.kill()
+    raise Unreachable(f"de server was niet binnen {ready_timeout:.0f} s klaar")

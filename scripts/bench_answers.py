@@ -87,9 +87,9 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     proc = None
     if a.serve:
-        from scripts.bench_load import start_server
+        from eval.clients import start_local_server
 
-        proc, a.base_url = start_server()
+        proc, a.base_url = start_local_server()
     try:
         r = run(a.base_url.rstrip("/"), a.mode, a.n, a.qa, a.timeout)
     finally:

@@ -234,25 +234,12 @@ def rss_mb(pid: int | None) -> str:
 
 def start_server(ready_timeout: float = 600.0) -> tuple[subprocess.Popen, str]:
     """`vraagbaak serve` on a free 127.0.0.1 port, once /readyz says 200 (models loaded)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    root = Path(__file__).resolve().parents[1]
-    proc = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--host", "127.0.0.1",
-                             "--port", str(port)], cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + ready_timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"bench_load: the server exited with {proc.returncode}")
-        try:
-            if httpx.get(url + "/readyz", timeout=2).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            pass
-        time.sleep(1)
-    proc.terminate()
-    raise SystemExit("bench_load: the server was not ready in time")
+    from eval.clients import Unreachable, start_local_server
+
+    try:
+        return start_local_server(ready_timeout=ready_timeout)
+    except Unreachable as e:
+        raise SystemExit(f"bench_load: {e}") from e
 
 
 def warm_up(base_url: str, api_key: str | None) -> None:
