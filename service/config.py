@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     generator_base_url: str | None = None  # openai: e.g. http://localhost:8080/v1
     generator_api_key: str | None = None
     generator_timeout: float = 60.0
-    default_mode: str = "generate"  # generate | extractive
+    default_mode: str = "extractive"  # extractive | generate (docs/answers.md: generate does not beat it)
     k: int = 8  # passages retrieved per question
     host: str = "127.0.0.1"
     port: int = 8000
