@@ -110,7 +110,7 @@ def check_answer(text: str, evidence: Evidence, min_support: float = 0.5, questi
     `topic` (the question with the conversation's last one) names what the answer will be read as about;
     a sentence that copies a run of words from `previous` (that earlier question, shown in the prompt)
     which its source lacks is replaced by the quote: "Nederland sinds januari 2023 in EUFOR Althea in
-    Bosnië een aanvullende militaire bijdrage leverde …" (generated dev d019) is not Dutch."""
+    Bosnië een aanvullende militaire bijdrage leverde …" (a generated follow-up answer) is not Dutch."""
     out, used = [], []
     text = normalize_marks(text)
     asked = content_terms(question)
