@@ -102,20 +102,15 @@ def support(sentence: str, source: str) -> float:
     return len(terms & content_terms(source)) / len(terms) if terms else 0.0
 
 
-def check_answer(text: str, evidence: Evidence, min_support: float = 0.5, question: str = "", topic: str = "",
-                 previous: str = "") -> tuple[str, list[int]]:
+def check_answer(text: str, evidence: Evidence, min_support: float = 0.5, question: str = "",
+                 ) -> tuple[str, list[int]]:
     """Keep the answer sentences that a valid [n] supports (repairing missing or wrong numbers from
     the best-supporting evidence); returns the checked text and the citation numbers used.
-    A sentence that only restates `question` is dropped: it would pass as supported but says nothing.
-    `topic` (the question with the conversation's last one) names what the answer will be read as about;
-    a sentence that copies a run of words from `previous` (that earlier question, shown in the prompt)
-    which its source lacks is replaced by the quote: "Nederland sinds januari 2023 in EUFOR Althea in
-    Bosnië een aanvullende militaire bijdrage leverde …" (a generated follow-up answer) is not Dutch."""
+    A sentence that only restates `question` is dropped: it would pass as supported but says nothing."""
     out, used = [], []
     text = normalize_marks(text)
     asked = content_terms(question)
     sources = {n: _source(evidence, n) for n in range(1, len(evidence.sentences) + 1)}  # once, not per sentence
-    runs = _word_runs(previous)
     for s, e in split_sentences(text.strip()):
         sentence = text[s:e].strip()
         body = _MARK.sub("", sentence).strip()
@@ -129,46 +124,9 @@ def check_answer(text: str, evidence: Evidence, min_support: float = 0.5, questi
             if best is None or scored[best] < min_support:
                 continue  # unsupported: dropped
             good = [best]
-        source = evidence.sentences[good[0] - 1].text
-        if _drops_name(body, source, topic or question) or _copies(body, runs, source):
-            body = _sentence_end(source)  # "De bijdrage is uitgebreid" for "De bijdrage aan EMASoH …": quote it
         out.append(_place_marks(body, good))
         used.extend(n for n in good if n not in used)
     return " ".join(out), used
-
-
-_ACRO = re.compile(r"\b[A-Z][A-Za-z0-9]*[A-Z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)?\b")
-
-
-def _codes(text: str) -> set[str]:
-    return {m for m in _ACRO.findall(text) if len(re.sub(r"[^A-Za-z]", "", m)) >= 3}
-
-
-def _drops_name(sentence: str, source: str, topic: str) -> bool:
-    """The sentence leaves out a mission or unit code of the evidence it cites (EMASoH) while the question
-    is about another one (EUFOR): the small model turns "de bijdrage aan EMASoH werd uitgebreid" into
-    "de bijdrage werd uitgebreid", which then reads as a claim about the mission asked about."""
-    asked = _codes(topic)
-    dropped = {n for n in _codes(source) if n not in sentence and n not in topic}
-    return bool(dropped and asked - _codes(source))
-
-
-def _words(text: str) -> str:
-    return " ".join(re.findall(r"\w+", text.lower()))
-
-
-def _word_runs(text: str, n: int = 6) -> set[str]:
-    """Every run of `n` consecutive words of `text`, lowercased."""
-    words = _words(text).split()
-    return {" ".join(words[i:i + n]) for i in range(len(words) - n + 1)}
-
-
-def _copies(sentence: str, runs: set[str], source: str) -> bool:
-    """The sentence holds one of `runs` (of the earlier question) that `source` does not hold."""
-    if not runs:
-        return False
-    said, src = _words(sentence), _words(source)
-    return any(r in said and r not in src for r in runs)
 
 
 _POLARITY = re.compile(r"^\W*(?:ja|nee)\b|\b(?:niet|geen|nooit|noch)\b", re.IGNORECASE)

@@ -173,7 +173,7 @@ class Pipeline:
             raw = ""  # the model failed: the extractive answer stands in
         timings["generate"] = _ms(t)
         top = Evidence(evidence.sentences[:PROMPT_SENTENCES], evidence.hits)
-        text, _ = check_answer(raw, top, question=question, topic=f"{question} {prev}", previous=prev)
+        text, _ = check_answer(raw, top, question=question)
         first = split_sentences(text)[:1]
         lead = text[first[0][0]:first[0][1]].strip() if first else ""
         if not lead or is_dutch(lead) is False:
