@@ -232,7 +232,6 @@ def question_features(ranked: list[Candidate], q: QuestionInputs, idf: IdfTable)
     ], dtype=np.float64)
 
 
-_WORDS = re.compile(r"\w+")
 # a bibliographic reference or source line: "in: International Peacekeeping 23 (2016) (5) 702-720", "Kamerstuk 29 521"
 _REFERENCE = re.compile(r"\b[Ii]n: |\(\d{4}\)|\bpp?\. ?\d|\b\d{2,4}-\d{2,4}\b|\bKamerstuk(?:ken)? \d|\bnr\. \d|https?://|www\.")
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
@@ -246,10 +245,6 @@ def is_footnote_reference(text: str) -> bool:
     23 (2016) 702-720"): a citation of a publication, never an answer. English titles in them drew English
     questions by their similarity alone."""
     return bool(_FOOTNOTE_START.match(text) and _REFERENCE.search(text))
-
-
-def words(text: str) -> int:
-    return len(_WORDS.findall(re.sub(r"\[\d+\]", " ", text)))
 
 
 @dataclass(frozen=True)
