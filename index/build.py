@@ -22,6 +22,7 @@ from index.qdrant_store import QdrantLocation
 from index.sentences import sentence_key, split_sentences
 
 SPANS_KEY = "sentence-spans-v1\x00"  # cache key prefix of a chunk's sentence vectors
+OWN_KEY = "sentence-own-v1\x00"  # cache key prefix of a sentence embedded alone
 
 PIPELINE_VERSION = 4  # bump when cleaning or chunking logic changes the chunks
 
@@ -115,8 +116,9 @@ def _check_collection(loc: QdrantLocation | None, manifest: dict) -> None:
 
 def _embed(texts: list[str], embedder: Embedder, cache_dir: Path, progress: bool, batch: int = 32):
     """Chunk vectors and the vectors of the chunks' sentences (one forward pass per chunk; see
-    embed_passages_with_spans), through the embedding cache; returns (vectors, (keys, sentence
-    vectors), number of chunks embedded). A sentence in two overlapping chunks gets the mean."""
+    embed_passages_with_spans), and each sentence embedded alone, through the embedding cache; returns
+    (vectors, (keys, sentence vectors, own sentence vectors), number of chunks embedded). A sentence in
+    two overlapping chunks gets the mean."""
     from tqdm import tqdm
 
     spans = [split_sentences(t) for t in texts]
@@ -136,23 +138,50 @@ def _embed(texts: list[str], embedder: Embedder, cache_dir: Path, progress: bool
             cache.put_many(fresh)
             known.update(fresh)
             bar.update(len(idx))
+        bar.close()
+        vectors = np.stack([known[k] for k in keys]).astype(np.float32)
+        table = _sentence_table(texts, spans, [known[k].reshape(-1, vectors.shape[1]) for k in span_keys])
+        own = _own_vectors(table[2], embedder, cache, progress, batch)
     finally:
         bar.close()
         cache.close()
-    vectors = np.stack([known[k] for k in keys]).astype(np.float32)
-    return vectors, _sentence_table(texts, spans, [known[k].reshape(-1, vectors.shape[1]) for k in span_keys]), \
-        len(todo)
+    return vectors, (table[0], table[1], own), len(todo)
+
+
+def _own_vectors(sentences: list[str], embedder: Embedder, cache: EmbeddingCache, progress: bool,
+                 batch: int) -> np.ndarray:
+    """Each sentence embedded alone (`passage: ` + its text), through the cache, normalised."""
+    from tqdm import tqdm
+
+    keys = [text_key(OWN_KEY + t) for t in sentences]
+    known = cache.get_many(sorted(set(keys)))
+    todo = sorted({i for i, k in enumerate(keys) if k not in known}, key=lambda i: len(sentences[i]))
+    with tqdm(total=len(keys), initial=len(keys) - len(todo), desc="zinnen", unit="zin", file=sys.stderr,
+              disable=not progress) as bar:
+        for b in range(0, len(todo), batch):
+            idx = todo[b:b + batch]
+            fresh = {keys[i]: v for i, v in zip(idx, embedder.embed_passages([sentences[i] for i in idx]))}
+            cache.put_many(fresh)
+            known.update(fresh)
+            bar.update(len(idx))
+    if not keys:
+        return np.zeros((0, 0), np.float32)
+    mat = np.stack([known[k] for k in keys]).astype(np.float32)
+    return mat / np.maximum(np.linalg.norm(mat, axis=1, keepdims=True), 1e-12)
 
 
 def _sentence_table(texts: list[str], spans: list[list[tuple[int, int]]], matrices: list[np.ndarray],
-                    ) -> tuple[list[str], np.ndarray]:
+                    ) -> tuple[list[str], np.ndarray, list[str]]:
+    """(keys, late-chunked vectors, the sentences' texts) of the distinct sentences of `texts`."""
     sums: dict[str, np.ndarray] = {}
+    first: dict[str, str] = {}
     for text, sp, m in zip(texts, spans, matrices):
         for (s, e), v in zip(sp, m):
             key = sentence_key(text[s:e])
             sums[key] = sums[key] + v if key in sums else v.copy()
+            first.setdefault(key, text[s:e].strip())
     keys = list(sums)
     if not keys:
-        return [], np.zeros((0, matrices[0].shape[1] if matrices else 0), np.float32)
+        return [], np.zeros((0, matrices[0].shape[1] if matrices else 0), np.float32), []
     mat = np.stack([sums[k] for k in keys]).astype(np.float32)
-    return keys, mat / np.maximum(np.linalg.norm(mat, axis=1, keepdims=True), 1e-12)
+    return keys, mat / np.maximum(np.linalg.norm(mat, axis=1, keepdims=True), 1e-12), [first[k] for k in keys]

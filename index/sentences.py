@@ -3,8 +3,9 @@
 `split_sentences` is the one sentence splitter of the project (evidence selection, citation checks and
 the index use it, so a sentence of a retrieved passage finds its vector by its text). The build takes
 each sentence's vector from its chunk's forward pass (late chunking, `embed_passages_with_spans`; a
-sentence in two overlapping chunks gets the mean); `SentenceVectors` looks them up by text and
-returns their similarity to a query vector.
+sentence in two overlapping chunks gets the mean) and, beside it, the sentence's own vector (the
+sentence embedded alone: what it says without its passage's context); `SentenceVectors` looks them up
+by text and returns their similarity to a query vector.
 """
 
 from __future__ import annotations
@@ -56,27 +57,32 @@ def sentence_key(text: str) -> str:
 
 
 class SentenceVectors:
-    """Vectors of the index's sentences, looked up by sentence text."""
+    """Vectors of the index's sentences, looked up by sentence text: `vectors` late-chunked (in their
+    passage's context), `own` embedded alone (None for an index built before they existed)."""
 
-    def __init__(self, keys: list[str], vectors: np.ndarray):
-        if len(keys) != len(vectors):
+    def __init__(self, keys: list[str], vectors: np.ndarray, own: np.ndarray | None = None):
+        if len(keys) != len(vectors) or (own is not None and len(own) != len(keys)):
             raise ValueError(f"{len(keys)} sentence keys for {len(vectors)} vectors")
         self._row = {k: i for i, k in enumerate(keys)}
         self.vectors = vectors
+        self.own = own
 
     def __len__(self) -> int:
         return len(self._row)
 
     def similarities(self, texts: list[str], query_vector: np.ndarray,
-                     embed: Callable[[list[str]], np.ndarray] | None = None, max_embed: int = 4) -> np.ndarray:
-        """Cosine similarity of each sentence to the query. A sentence the index does not hold (a
-        fragment cut at a passage edge) is embedded with `embed` when there are at most `max_embed`
-        of them; otherwise it gets the lowest similarity of the others."""
+                     embed: Callable[[list[str]], np.ndarray] | None = None, max_embed: int = 4,
+                     own: bool = False) -> np.ndarray:
+        """Cosine similarity of each sentence to the query (`own`: of the sentence's own vector; the
+        late-chunked one when the index has none). A sentence the index does not hold (a fragment cut
+        at a passage edge) is embedded with `embed` when there are at most `max_embed` of them;
+        otherwise it gets the lowest similarity of the others."""
+        matrix = self.own if own and self.own is not None else self.vectors
         rows = [self._row.get(sentence_key(t)) for t in texts]
         sims = np.full(len(texts), np.nan, dtype=np.float32)
         known = [i for i, r in enumerate(rows) if r is not None]
         if known:
-            sims[known] = self.vectors[[rows[i] for i in known]] @ query_vector
+            sims[known] = matrix[[rows[i] for i in known]] @ query_vector
         missing = [i for i, r in enumerate(rows) if r is None]
         if missing and embed is not None and len(missing) <= max_embed:
             sims[missing] = embed([texts[i] for i in missing]) @ query_vector

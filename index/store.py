@@ -1,6 +1,6 @@
 """The index folder on disk: FAISS vectors + BM25 + chunks + a manifest that `load_index` checks.
 
-Layout of an index folder (format version 2):
+Layout of an index folder (format version 3):
     manifest.json     format, embedder name/fingerprint/dim, counts, corpus checksum, build time, file sha256s
     chunks.jsonl      one chunk per line, row i = FAISS id i = BM25 doc i
     documents.json    document metadata (title, publisher, year, pages)
@@ -8,6 +8,7 @@ Layout of an index folder (format version 2):
     bm25/             bm25s files
     sentences.npy     vectors of the distinct sentences of the chunks (float32, normalised)
     sentences.json    their keys (index.sentences.sentence_key), row i = vector i
+    sentences_own.npy the same sentences each embedded alone (float32, normalised)
 Written into a temporary sibling folder and renamed into place, so a crash never leaves a half index.
 With the Qdrant store (index/qdrant_store.py) dense.faiss and bm25/ are replaced by a Qdrant collection
 (named in the manifest under "store") and the compound heads are kept in heads.json.
@@ -32,7 +33,7 @@ from index.qdrant_store import QdrantLocation, QdrantStore
 from index.schema import Chunk
 from index.sentences import SentenceVectors
 
-FORMAT_VERSION = 2  # 2: sentence vectors
+FORMAT_VERSION = 3  # 2: sentence vectors; 3: each sentence embedded alone as well
 FAISS_KINDS = ("flat", "hnsw", "ivf", "ivfpq")
 PQ_MIN_VECTORS = 10_000  # below this IVF-PQ has too little to train on: "ivfpq" is built flat
 
@@ -145,11 +146,12 @@ def _files(folder: Path) -> list[Path]:
 
 def write_index(out: Path, chunks: list[Chunk], documents: list[dict], vectors: np.ndarray,
                 manifest: dict, faiss_kind: str = "flat",
-                sentences: tuple[list[str], np.ndarray] | None = None, qdrant: QdrantLocation | None = None,
+                sentences: tuple[list[str], np.ndarray, np.ndarray] | None = None, qdrant: QdrantLocation | None = None,
                 recreate: bool = False) -> dict:
     """Write a complete index folder at `out` atomically; returns the manifest written.
-    `sentences`: (keys, vectors) of the chunks' sentences, optional. With `qdrant` the vectors go to that
-    collection (synced incrementally; `recreate` rewrites it) instead of dense.faiss and bm25/."""
+    `sentences`: (keys, late-chunked vectors, own vectors) of the chunks' sentences, optional. With
+    `qdrant` the vectors go to that collection (synced incrementally; `recreate` rewrites it) instead of
+    dense.faiss and bm25/."""
 
     out.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_builds(out)
@@ -172,6 +174,7 @@ def write_index(out: Path, chunks: list[Chunk], documents: list[dict], vectors: 
         if sentences is not None:
             np.save(tmp / "sentences.npy", np.asarray(sentences[1], dtype=np.float32))
             (tmp / "sentences.json").write_text(json.dumps(sentences[0]), "utf-8")
+            np.save(tmp / "sentences_own.npy", np.asarray(sentences[2], dtype=np.float32))
         manifest = {**manifest, **where, "format_version": FORMAT_VERSION, "faiss": faiss_kind,
                     "sentence_count": len(sentences[0]) if sentences else 0,
                     "dim": int(vectors.shape[1]), "chunk_count": len(chunks),
@@ -270,7 +273,8 @@ def _read_common(folder: Path) -> tuple[list[Chunk], list[dict], SentenceVectors
     sentences = None
     if (folder / "sentences.npy").exists():
         keys = json.loads((folder / "sentences.json").read_text("utf-8"))
-        sentences = SentenceVectors(keys, np.load(folder / "sentences.npy"))
+        own = folder / "sentences_own.npy"
+        sentences = SentenceVectors(keys, np.load(folder / "sentences.npy"), np.load(own) if own.exists() else None)
     return chunks, documents, sentences
 
 

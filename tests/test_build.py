@@ -8,6 +8,7 @@ import pytest
 from index import store
 from index.build import build_index
 from index.errors import IndexStoreError
+from index.sentences import split_sentences
 from service.models.embedder import FakeEmbedder
 
 
@@ -49,7 +50,13 @@ def test_rebuild_embeds_only_changed_chunks(built_index, fake_embedder):
     fake_embedder.calls = 0
     result = build_index(built_index, fake_embedder, progress=False)
     assert not result.skipped
-    assert 1 <= result.embedded <= 3 and fake_embedder.calls == result.embedded
+    # each changed chunk embedded, and each sentence that is new (alone): here the one added
+    assert 1 <= result.embedded <= 3 and fake_embedder.calls == result.embedded + 1
+    loaded = store.load_index(built_index.out, fake_embedder.fingerprint)
+    chunk = next(c.text for c in loaded.chunks if "Nieuwe alinea" in c.text)
+    new = next(chunk[s:e] for s, e in split_sentences(chunk) if "Nieuwe alinea" in chunk[s:e])
+    own = loaded.sentences.similarities([new], fake_embedder.embed_passages([new.strip()])[0], own=True)
+    assert own[0] > 0.999  # the new sentence's own vector is stored
 
 
 def test_other_embedder_is_refused(built_index):

@@ -42,6 +42,24 @@ def test_sentence_features_cover_every_sentence_of_at_least_25_characters(idf: I
     assert g["passage_dense"] == 0.0 and g["passage_bm25"] == 1.0 and g["passage_prior"] == pytest.approx(0.5)
 
 
+def test_own_similarity_features_and_their_stand_in(idf: IdfTable) -> None:
+    """The sentence embedded alone gives own_dense/own_gap/own_rank; without it the late-chunked
+    similarity stands in (an index of an older format)."""
+    hits = [_hit(0, TEXTS[0]), _hit(1, TEXTS[1])]
+    q = question_weights("Hoeveel militairen telde het detachement?", idf)
+    late = lambda ts: np.linspace(0.5, 0.2, len(ts))  # noqa: E731
+    own = lambda ts: np.linspace(0.1, 0.7, len(ts))  # noqa: E731
+    col = {name: i for i, name in enumerate(learned.SENTENCE_FEATURES)}
+    cands = learned.sentence_features(q, "number", hits, idf, late, own_similarity=own)
+    x = np.stack([c.features for c in cands])
+    assert x[:, col["own_dense"]] == pytest.approx(np.linspace(0.1, 0.7, len(cands)))
+    assert x[-1, col["own_gap"]] == pytest.approx(0.0) and x[0, col["own_gap"]] == pytest.approx(-0.6)
+    assert x[-1, col["own_rank"]] == pytest.approx(1.0) and x[0, col["own_rank"]] == pytest.approx(1 / len(cands))
+    assert x[:, col["own_x_dense"]] == pytest.approx(x[:, col["own_dense"]] * x[:, col["dense"]])
+    without = np.stack([c.features for c in learned.sentence_features(q, "number", hits, idf, late)])
+    assert without[:, col["own_dense"]] == pytest.approx(without[:, col["dense"]])
+
+
 @pytest.mark.parametrize("text, reference", [
     ("40 Niels van Willigen, ‘A Dutch return to UN peacekeeping?’, in: International Peacekeeping 23 (2016) (5) "
      "702-720", True),

@@ -4,10 +4,10 @@ Two logistic models over a handful of features, their weights in `weights.json` 
 (kilobytes; `make train` rebuilds them from train/data/ in a minute):
 
 - the *sentence ranker* scores every sentence of the retrieved passages as the answer to the question:
-  e5 similarity of question and sentence (the index's late-chunked sentence vectors), its gap to the
-  best sentence, idf-weighted coverage of the question's terms (own and with its neighbours), the
-  passage's rank and which retrievers found it, whether the sentence holds what the question asks for
-  (a number, date, place, name), its length and place in the passage;
+  e5 similarity of question and sentence (the index's late-chunked sentence vectors, and the sentence
+  embedded alone), its gap to the best sentence, idf-weighted coverage of the question's terms (own
+  and with its neighbours), the passage's rank and which retrievers found it, whether the sentence
+  holds what the question asks for (a number, date, place, name), its length and place in the passage;
 - the *answerability model* turns the best candidates' features, the question's names that the whole
   corpus lacks and the passages' coverage of the question into one calibrated probability that the
   reports answer the question; below the threshold (chosen on tuning data) Vraagbaak refuses.
@@ -39,7 +39,7 @@ SENTENCE_FEATURES = (
     "lex_near", "lex_gap", "lex_mass", "prev_lex", "next_lex", "ends_stop", "has_digit", "reference",
     "passage_prior", "passage_fused", "passage_dense", "passage_bm25", "type_match", "kind_asked",
     *(f"match_{k}" for k in KINDS), "log_chars", "first", "short", "english", "english_dense", "english_lex",
-    "repeats",
+    "repeats", "own_dense", "own_gap", "own_rank", "own_x_dense",
 )
 PASSAGE_FEATURES = ("prior", "dense_in", "bm25_in", "best_p", "second_p", "best_dense", "best_lex", "sentences")
 QUESTION_FEATURES = (
@@ -61,8 +61,11 @@ def is_english(question: str) -> bool:
 
 def sentence_features(q: dict[str, float], kind: str | None, hits: list, idf: IdfTable,
                       similarity: Similarity | None, english: bool = False,
-                      said: frozenset[str] = frozenset()) -> list[Candidate]:
-    """Every sentence of `hits` (at least 25 characters) with its feature vector (SENTENCE_FEATURES)."""
+                      said: frozenset[str] = frozenset(), own_similarity: Similarity | None = None,
+                      ) -> list[Candidate]:
+    """Every sentence of `hits` (at least 25 characters) with its feature vector (SENTENCE_FEATURES).
+    `similarity`: the late-chunked sentence vectors' cosine to the query; `own_similarity`: the
+    sentences embedded alone (what a sentence says by itself; the late-chunked one stands in without)."""
     rows: list[tuple[Sentence, dict[str, float]]] = []
     coverage = Coverage(q, idf)
     top_score = max((h.score for h in hits), default=1.0) or 1.0
@@ -109,6 +112,11 @@ def sentence_features(q: dict[str, float], kind: str | None, hits: list, idf: Id
             x[r, col["near_dense"]] = max(neighbours, default=sims[r])
             x[r, col["prev_dense"]] = sims[idx[k - 1]] if k else sims.min()
             x[r, col["next_dense"]] = sims[idx[k + 1]] if k + 1 < len(idx) else sims.min()
+    own = own_similarity([s.text for s, _ in rows]) if own_similarity is not None else sims
+    x[:, col["own_dense"]] = own
+    x[:, col["own_gap"]] = own - own.max()
+    x[np.argsort(-own, kind="stable"), col["own_rank"]] = 1 / (1 + np.arange(len(rows)))
+    x[:, col["own_x_dense"]] = own * sims
     x[:, col["lex_gap"]] = x[:, col["lex"]] - x[:, col["lex"]].max()
     x[:, col["english_dense"]] = x[:, col["dense"]] * x[:, col["english"]]
     x[:, col["english_lex"]] = x[:, col["lex"]] * x[:, col["english"]]
@@ -264,7 +272,7 @@ class Analysis:
 
 def analyse(question: str, query: str, conversation: str, hits: list, idf: IdfTable, similarity: Similarity | None,
             models: Models, corpus: str = "", heads: frozenset[str] = frozenset(),
-            said: frozenset[str] = frozenset()) -> Analysis:
+            said: frozenset[str] = frozenset(), own_similarity: Similarity | None = None) -> Analysis:
     """Rank the sentences of `hits` for `question` and estimate whether they answer it. `query` is the
     standalone search query (a follow-up with its context), `conversation` the recent turns' text."""
     from service.qa.evidence import expected_type, question_weights
@@ -273,7 +281,8 @@ def analyse(question: str, query: str, conversation: str, hits: list, idf: IdfTa
     kind = expected_type(question)
     english = is_english(question)
     weights = question_weights(question, idf, conversation)
-    ranked = rank(sentence_features(weights, kind, hits, idf, similarity, english, said), models.ranker)
+    ranked = rank(sentence_features(weights, kind, hits, idf, similarity, english, said, own_similarity),
+                  models.ranker)
     missing = tuple(missing_entities(question, hits, heads, idf, corpus))
     cover = passage_coverage(question, hits, idf, conversation) if hits else 0.0
     years = _YEAR.findall(question)

@@ -86,8 +86,8 @@ class Pipeline:
                  said: frozenset[str] = frozenset()) -> learned.Analysis:
         return learned.analyse(question, query, conversation, hits, self.idf,
                                self.retriever.sentence_similarity(query, embed_missing=False), self.models,
-                               self._corpus,
-                               self.retriever.compound_heads, said)
+                               self._corpus, self.retriever.compound_heads, said,
+                               self.retriever.sentence_similarity(query, embed_missing=False, own=True))
 
     def ask(self, question: str, history: list[Turn] | None = None, mode: str | None = None,
             k: int | None = None) -> Answer:

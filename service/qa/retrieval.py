@@ -110,16 +110,18 @@ class Retriever:
                  "year": d.get("year"), "kind": d.get("kind", ""), "chunks": counts.get(d["doc_id"], 0)}
                 for d in self.index.documents]
 
-    def sentence_similarity(self, query: str, embed_missing: bool = True) -> Callable[[list[str]], np.ndarray] | None:
-        """Sentence texts -> cosine to `query`, from the index's sentence vectors (a sentence the index
-        lacks, a fragment cut at a passage edge, is embedded, or with `embed_missing=False` gets the lowest
-        similarity of the others); None when the index holds no sentence vectors."""
+    def sentence_similarity(self, query: str, embed_missing: bool = True,
+                            own: bool = False) -> Callable[[list[str]], np.ndarray] | None:
+        """Sentence texts -> cosine to `query`, from the index's sentence vectors (late-chunked, or with
+        `own` the sentences embedded alone; a sentence the index lacks, a fragment cut at a passage edge,
+        is embedded, or with `embed_missing=False` gets the lowest similarity of the others); None when
+        the index holds no sentence vectors."""
         vectors = self.index.sentences
         if vectors is None or not len(vectors):
             return None
         qv = self.query_vector(query)
         embed = self.embedder.embed_passages if embed_missing else None
-        return lambda texts: vectors.similarities(texts, qv, embed=embed)
+        return lambda texts: vectors.similarities(texts, qv, embed=embed, own=own)
 
     # -- search ----------------------------------------------------------------------------------------
     def query_vector(self, query: str) -> np.ndarray:
