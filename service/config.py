@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     generator_base_url: str | None = None  # openai: e.g. http://localhost:8080/v1
     generator_api_key: str | None = None
     generator_timeout: float = 60.0
+    # The server's CPU split (docs/scaling.md, load): llama.cpp in process on its own core(s), at normal
+    # priority, and searches / extractive answers computed by at most `search_workers` threads at a time.
+    generator_threads: int = Field(1, ge=1)  # llama.cpp threads in `serve` and the Slack bot (CLI, eval: 2)
+    generation_nice: int = Field(0, ge=0, le=19)  # niceness of the generating thread in `serve` and the Slack bot
+    search_workers: int = Field(1, ge=1)  # searches and extractive answers computed at once; the rest queue
     default_mode: str = "extractive"  # extractive | generate (docs/answers.md: generate does not beat it)
     k: int = 8  # passages retrieved per question
     host: str = "127.0.0.1"

@@ -25,6 +25,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import anyio
 import anyio.to_thread
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -91,7 +92,8 @@ async def readyz(service: ServiceDep) -> dict[str, str]:
 async def search(body: SearchRequest, service: ServiceDep, runtime: RuntimeDep) -> dict[str, Any]:
     """Ranked passages for a query; never waits for generation."""
     start = time.perf_counter()
-    hits = await anyio.to_thread.run_sync(partial(service.search, body.query, body.k, body.filter_dict()))
+    hits = await anyio.to_thread.run_sync(partial(service.search, body.query, body.k, body.filter_dict()),
+                                          limiter=runtime.cpu)  # the search lane: never the generation's core
     ms = (time.perf_counter() - start) * 1000
     runtime.metrics.observe_stages({"retrieve": ms})
     return {"hits": [asdict(h) for h in hits], "timings_ms": {"retrieve": round(ms, 1)}}
@@ -110,7 +112,7 @@ async def ask_stream(body: AskRequest, service: ServiceDep, runtime: RuntimeDep)
     """/v1/ask as Server-Sent Events: `sources`, then `token`s, then `done` (the /v1/ask JSON)."""
     ticket = runtime.gate_for(body.mode).admit()
     make = partial(service.ask_stream, body.question, body.turns(), body.mode, body.k)
-    return EventStream(sse_lines(gated_events(runtime, ticket, make)), ticket)
+    return EventStream(sse_lines(gated_events(runtime, ticket, make, body.mode)), ticket)
 
 
 @api.get("/v1/documents", response_model=DocumentsResponse, responses=READ_ERRORS)
@@ -147,6 +149,7 @@ def api_info(runtime: Runtime) -> dict[str, Any]:
             "generation_capacity": gate.capacity, "generation_pending": gate.pending,
             "generation_seconds": round(gate.service_s, 2) if gate.service_s is not None else None,
             "estimated_wait_s": round(gate.estimated_wait(), 1), "turned_away": gate.turned_away,
+            "search_workers": int(runtime.cpu.total_tokens), "search_waiting": runtime.cpu.statistics().tasks_waiting,
             "auth": bool(runtime.api_key)}
 
 
@@ -168,6 +171,7 @@ def create_app(service_factory: Callable[[], QAService], settings: Any) -> FastA
         metrics=Metrics(),
         api_key=getattr(settings, "api_key", None) or None,
         default_mode=str(getattr(settings, "default_mode", "generate")),
+        cpu=anyio.CapacityLimiter(int(getattr(settings, "search_workers", 1))),
     )
     runtime.metrics.queue.set_function(lambda: runtime.gate.pending)
     runtime.metrics.ready.set_function(lambda: float(runtime.holder.ready))
@@ -206,12 +210,9 @@ def serve(settings: Any, host: str | None = None, port: int | None = None) -> No
     """Run the real service under uvicorn; models load in the background after the port is open."""
     import uvicorn
 
-    def load() -> QAService:
-        from service.qa.pipeline import load_pipeline
+    from service.serving import load_serving_pipeline
 
-        return load_pipeline(settings, warm=True)
-
-    uvicorn.run(create_app(load, settings),
+    uvicorn.run(create_app(partial(load_serving_pipeline, settings), settings),
                 host=host if host is not None else getattr(settings, "host", DEFAULT_HOST),
                 port=port if port is not None else int(getattr(settings, "port", DEFAULT_PORT)),
                 log_config=log_config(), timeout_graceful_shutdown=10)

@@ -3,7 +3,10 @@ two ways to run a generation under the gate (whole answer, or a stream of events
 
 Dependencies are `async def` on purpose: they run on the event loop (no thread hop), which is also
 what lets the generation gate count without a lock. Blocking service calls go to worker threads here,
-never on the loop.
+never on the loop. Searches and extractive answers (CPU work of a few tens of ms: embedding the query,
+ranking sentences) run through one bounded lane, `Runtime.cpu`, so that however many arrive at once they
+keep to `search_workers` threads and leave the generation its own core; a generate-mode answer runs in a
+thread of its own (its retrieval included) and never waits for that lane.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Annotated
 
+import anyio
 import anyio.to_thread
 from fastapi import Depends, Request
 
@@ -37,9 +41,20 @@ class Runtime:
     # extractive answers take ~0.1 s: their own wider lane, so they never queue behind a generation
     quick: GenerationGate = field(default_factory=lambda: GenerationGate(4, 32))
     default_mode: str = "generate"
+    # searches and extractive answers computing at once (VRAAGBAAK_SEARCH_WORKERS); the rest wait here,
+    # on the event loop, not in threads
+    cpu: anyio.CapacityLimiter = field(default_factory=lambda: anyio.CapacityLimiter(1))
 
     def gate_for(self, mode: str | None) -> GenerationGate:
-        return self.quick if (mode or self.default_mode) == "extractive" else self.gate
+        return self.quick if self._extractive(mode) else self.gate
+
+    def lane_for(self, mode: str | None) -> anyio.CapacityLimiter | None:
+        """The CPU lane of an answer: the search lane for extractive answers; None (a thread of its own)
+        for a generation, which holds its slot for seconds."""
+        return self.cpu if self._extractive(mode) else None
+
+    def _extractive(self, mode: str | None) -> bool:
+        return (mode or self.default_mode) == "extractive"
 
 
 async def get_runtime(request: Request) -> Runtime:
@@ -71,18 +86,19 @@ async def generate(runtime: Runtime, call: Callable[[], Answer], mode: str | Non
     """Run a blocking `ask` in a worker thread once the mode's gate lets it through (429 when full or
     when the measured queue wait is too long)."""
     async with runtime.gate_for(mode).admit().running():
-        answer = await anyio.to_thread.run_sync(call)
+        answer = await anyio.to_thread.run_sync(call, limiter=runtime.lane_for(mode))
     runtime.metrics.observe_stages(answer.timings_ms)
     return answer
 
 
-async def gated_events(runtime: Runtime, ticket: Ticket,
-                       make: Callable[[], Iterator[StreamEvent]]) -> AsyncIterator[StreamEvent]:
-    """The service's stream events, generated under `ticket`; a failure becomes a last 'error' event
-    (the HTTP status was sent with the first byte, so the error has to travel inside the stream)."""
+async def gated_events(runtime: Runtime, ticket: Ticket, make: Callable[[], Iterator[StreamEvent]],
+                       mode: str | None = None) -> AsyncIterator[StreamEvent]:
+    """The service's stream events, generated under `ticket` (in `mode`'s CPU lane); a failure becomes a
+    last 'error' event (the HTTP status was sent with the first byte, so the error has to travel inside
+    the stream)."""
     async with ticket.running():
         try:
-            async with aclosing(iterate_in_thread(make)) as events:
+            async with aclosing(iterate_in_thread(make, runtime.lane_for(mode))) as events:
                 async for event in events:
                     if event.event == "done":
                         runtime.metrics.observe_stages(event.data.get("timings_ms"))

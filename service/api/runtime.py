@@ -3,8 +3,9 @@
 `ServiceHolder` builds the QAService in a background thread so the server answers /healthz at once
 and /readyz says 503 until loading is done. `GenerationGate` bounds generation: `concurrency` requests
 generate at a time, at most `max_queue` more wait, and anything beyond is refused with `Busy` (429).
-Searching never passes the gate. `stream_events` runs a blocking `ask_stream` iterator in worker
-threads, one event at a time, and always closes it. Does not know about routes or JSON.
+Searching never passes the gate (it has a CPU lane of its own, service.api.deps). `iterate_in_thread`
+runs a blocking `ask_stream` iterator in worker threads, one event at a time, and always closes it.
+Does not know about routes or JSON.
 """
 
 from __future__ import annotations
@@ -173,18 +174,20 @@ class Ticket:
             self._gate.pending -= 1
 
 
-async def iterate_in_thread(make: Callable[[], Iterator[T]]) -> AsyncIterator[T]:
-    """Items of a blocking iterator, each pulled in a worker thread; the iterator is always closed."""
+async def iterate_in_thread(make: Callable[[], Iterator[T]],
+                            limiter: anyio.CapacityLimiter | None = None) -> AsyncIterator[T]:
+    """Items of a blocking iterator, each pulled in a worker thread (of `limiter`'s lane when given); the
+    iterator is always closed."""
     done = object()
-    iterator = await anyio.to_thread.run_sync(lambda: iter(make()))
+    iterator = await anyio.to_thread.run_sync(lambda: iter(make()), limiter=limiter)
     try:
-        while (item := await anyio.to_thread.run_sync(next, iterator, done)) is not done:
+        while (item := await anyio.to_thread.run_sync(next, iterator, done, limiter=limiter)) is not done:
             yield item  # type: ignore[misc]
     finally:
         close = getattr(iterator, "close", None)
         if close is not None:  # stops the generation when the client went away
             with anyio.CancelScope(shield=True):
-                await anyio.to_thread.run_sync(close)
+                await anyio.to_thread.run_sync(close)  # cheap, and must not wait for the lane
 
 
 class EventStream(StreamingResponse):

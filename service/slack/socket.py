@@ -29,10 +29,10 @@ async def run_socket_mode(settings: Any) -> None:
                if not getattr(settings, attr, None)]
     if missing:
         raise VraagbaakError(f"Socket Mode heeft {' en '.join(missing)} nodig")
-    from service.qa.pipeline import load_pipeline
+    from service.serving import load_serving_pipeline
 
     log.info("loading the pipeline for Socket Mode")
-    service = await asyncio.to_thread(load_pipeline, settings, True)
+    service = await asyncio.to_thread(load_serving_pipeline, settings)
     bot = build_bot(settings, lambda: service)
     app = create_slack_app(bot, web_client(settings.slack_bot_token, getattr(settings, "slack_api_url", None)),
                            settings.slack_signing_secret)

@@ -4,10 +4,29 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from service.errors import GeneratorError, VraagbaakError
 from service.models.generators.base import OnToken
+
+DEFAULT_THREADS = 2  # a process that has the machine to itself (CLI, eval): both cores of a 2-core machine
+_default_threads = DEFAULT_THREADS
+
+
+@contextmanager
+def default_threads(n_threads: int) -> Iterator[None]:
+    """Within the block, llama.cpp generators made without an explicit `n_threads` get this many. The
+    server loads its pipeline (and with it the model) inside it, with VRAAGBAAK_GENERATOR_THREADS, since
+    the pipeline's loader does not pass a thread count; nothing outside the block changes."""
+    global _default_threads
+    if n_threads < 1:
+        raise VraagbaakError(f"llama.cpp heeft minstens 1 thread nodig, niet {n_threads}")
+    before, _default_threads = _default_threads, n_threads
+    try:
+        yield
+    finally:
+        _default_threads = before
 
 
 class LlamaCppGenerator:
@@ -15,18 +34,22 @@ class LlamaCppGenerator:
 
     Consecutive prompts that share a token prefix (the same system prompt) reuse its KV cache:
     `Llama.generate` keeps the last prompt's tokens and only evaluates the new suffix.
+
+    `n_threads` (default 2, or what an enclosing `default_threads` block says) also evaluates the prompt
+    (`n_threads_batch`; llama-cpp-python would otherwise take every core for it).
     """
 
-    def __init__(self, model_path: Path, n_ctx: int = 4096, n_threads: int = 2, seed: int = 0) -> None:
+    def __init__(self, model_path: Path, n_ctx: int = 4096, n_threads: int | None = None, seed: int = 0) -> None:
         model_path = Path(model_path)
         if not model_path.is_file():
             raise VraagbaakError(f"GGUF-model niet gevonden: {model_path}")
         from llama_cpp import Llama
 
         self.name, self.n_ctx, self._seed = model_path.stem, n_ctx, seed
+        self.n_threads = n_threads or _default_threads
         try:
-            self._llm = Llama(model_path=str(model_path), n_ctx=n_ctx, n_threads=n_threads, seed=seed,
-                              verbose=False)
+            self._llm = Llama(model_path=str(model_path), n_ctx=n_ctx, n_threads=self.n_threads,
+                              n_threads_batch=self.n_threads, seed=seed, verbose=False)
         except ValueError as e:
             raise VraagbaakError(f"kan GGUF-model niet laden ({e}): {model_path}") from e
         self._lock = threading.Lock()  # a Llama context is not reentrant
