@@ -68,7 +68,8 @@ class Tally:
     ask_ms: list[float] = field(default_factory=list)
     ask_ms_by_mode: dict[str, list[float]] = field(default_factory=lambda: {"generate": [], "extractive": []})
     turned_away_ms: list[float] = field(default_factory=list)
-    retry_after: Counter = field(default_factory=Counter)
+    retry_after_s: list[float] = field(default_factory=list)  # Retry-After of each 429 that had one
+    retry_after_missing: int = 0
     asks_in_flight: int = 0
     unfinished: int = 0  # cancelled after the grace period
     sent: int = 0
@@ -116,7 +117,10 @@ async def one_request(client: httpx.AsyncClient, tally: Tally, endpoint: str, qu
     if response.status_code == 429:
         retry_after = response.headers.get("Retry-After", "")
         tally.turned_away_ms.append(ms)
-        tally.retry_after[retry_after or "-"] += 1
+        if retry_after.isdigit():
+            tally.retry_after_s.append(float(retry_after))
+        else:
+            tally.retry_after_missing += 1
         return float(retry_after) if retry_after.isdigit() else 1.0
     if endpoint == "/v1/search" and response.status_code == 200:
         tally.search_ms.append(ms)
@@ -173,11 +177,12 @@ async def run(args: argparse.Namespace) -> Tally:
     return tally
 
 
-def percentiles(values: list[float]) -> str:
+def percentiles(values: list[float], unit: str = "ms", with_max: bool = False) -> str:
     if len(values) < 2:
-        return f"{values[0]:.0f} ms (n=1)" if values else "n=0"
+        return f"{values[0]:.0f} {unit} (n=1)" if values else "n=0"
     cuts = statistics.quantiles(values, n=100, method="inclusive")
-    return f"p50 {cuts[49]:.0f} ms, p95 {cuts[94]:.0f} ms (n={len(values)})"
+    top = f", max {max(values):.0f} {unit}" if with_max else ""
+    return f"p50 {cuts[49]:.0f} {unit}, p95 {cuts[94]:.0f} {unit}{top} (n={len(values)})"
 
 
 def p95(values: list[float]) -> float | None:
@@ -198,8 +203,9 @@ def report(tally: Tally, args: argparse.Namespace) -> bool:
     print(f"  /v1/ask latency (200): {percentiles(tally.ask_ms)}")
     for mode, values in tally.ask_ms_by_mode.items():
         print(f"    {mode}: {percentiles(values)}")
-    print(f"  /v1/ask turned away (429): {percentiles(tally.turned_away_ms)}; Retry-After "
-          + ", ".join(f"{v} s: {n}" for v, n in sorted(tally.retry_after.items(), key=lambda x: x[0])))
+    missing = f", none given: {tally.retry_after_missing}" if tally.retry_after_missing else ""
+    print(f"  /v1/ask turned away (429): {percentiles(tally.turned_away_ms)}; "
+          f"Retry-After {percentiles(tally.retry_after_s, 's', with_max=True)}{missing}")
     print(f"  /v1/search latency, all: {percentiles(tally.search_ms)}")
     print(f"  /v1/search latency while generation busy: {percentiles(tally.search_busy_ms)}")
     allowed = {"200", "429"}
