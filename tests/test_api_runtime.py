@@ -13,8 +13,11 @@ import pytest
 from test_api_fakes import FakeQA, fake_settings, running_server
 
 from service.api.app import create_app
-from service.api.runtime import GenerationGate
+from service.api.deps import Runtime, gated_events, generate
+from service.api.observability import Metrics
+from service.api.runtime import GenerationGate, ServiceHolder
 from service.errors import Busy
+from service.types import REFUSAL, Answer, StreamEvent
 
 QUESTION = "Wanneer werd het C-130 detachement ingezet?"
 
@@ -117,3 +120,32 @@ def test_extractive_answers_do_not_queue_behind_a_generation() -> None:
         assert quick.status_code == 200 and elapsed < 1.3  # its own 0.8 s; queued it would be 1.6 s or more
         assert running.result().status_code == 200
         assert app.state.runtime.quick.service_s > 0.7 and app.state.runtime.gate.pending == 0
+
+
+def test_a_generate_ask_that_runs_no_model_does_not_lower_the_measured_generation() -> None:
+    """A question refused before generation holds the slot for milliseconds: averaged in, it made the gate
+    promise waits it could not keep (429s after ~20 s in the queue in a 90 s load run)."""
+    generated = Answer("Het detachement werd in 2021 ingezet [1].", False, (), {"retrieve": 1.0, "generate": 300.0},
+                       "generate")
+    refused = Answer(REFUSAL, True, (), {"retrieve": 1.0, "evidence": 0.5}, "generate")
+
+    def stream(answer: Answer):
+        return lambda: iter([StreamEvent("sources", {"hits": []}), StreamEvent("done", answer.to_dict())])
+
+    async def scenario() -> tuple[float | None, ...]:
+        runtime = Runtime(ServiceHolder(lambda: None), GenerationGate(1, 8, max_wait_s=30), Metrics())
+        await generate(runtime, lambda: time.sleep(0.3) or generated, "generate")
+        measured = runtime.gate.service_s
+        await generate(runtime, lambda: refused, "generate")
+        async for _ in gated_events(runtime, runtime.gate.admit(), stream(refused), "generate"):
+            pass
+        after_refusals = runtime.gate.service_s
+        async for _ in gated_events(runtime, runtime.gate.admit(), stream(generated), "generate"):
+            pass  # a generated stream counts (a few ms here)
+        await generate(runtime, lambda: refused, "extractive")  # the extractive lane measures every answer
+        return measured, after_refusals, runtime.gate.service_s, runtime.quick.service_s
+
+    measured, after_refusals, after_stream, quick = anyio.run(scenario)
+    assert 0.29 < measured < 0.6 and after_refusals == measured
+    assert after_stream == pytest.approx(0.7 * measured, abs=0.02)
+    assert quick is not None and quick < 0.1

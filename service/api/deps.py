@@ -56,6 +56,12 @@ class Runtime:
     def _extractive(self, mode: str | None) -> bool:
         return (mode or self.default_mode) == "extractive"
 
+    def measures(self, ticket: Ticket, timings_ms: dict | None) -> bool:
+        """Whether a finished request's hold time says how long a generation takes: always in the extractive
+        lane; in the generation gate only when the model ran (a question refused before generation, or a
+        service without a model, answers in milliseconds)."""
+        return ticket.gate is not self.gate or "generate" in (timings_ms or {})
+
 
 async def get_runtime(request: Request) -> Runtime:
     return request.app.state.runtime
@@ -85,8 +91,10 @@ async def require_api_key(request: Request, runtime: RuntimeDep) -> None:
 async def generate(runtime: Runtime, call: Callable[[], Answer], mode: str | None = None) -> Answer:
     """Run a blocking `ask` in a worker thread once the mode's gate lets it through (429 when full or
     when the measured queue wait is too long)."""
-    async with runtime.gate_for(mode).admit().running():
+    ticket = runtime.gate_for(mode).admit()
+    async with ticket.running():
         answer = await anyio.to_thread.run_sync(call, limiter=runtime.lane_for(mode))
+        ticket.measured = runtime.measures(ticket, answer.timings_ms)
     runtime.metrics.observe_stages(answer.timings_ms)
     return answer
 
@@ -102,6 +110,7 @@ async def gated_events(runtime: Runtime, ticket: Ticket, make: Callable[[], Iter
                 async for event in events:
                     if event.event == "done":
                         runtime.metrics.observe_stages(event.data.get("timings_ms"))
+                        ticket.measured = runtime.measures(ticket, event.data.get("timings_ms"))
                     yield event
         except Exception as exc:  # noqa: BLE001 - every failure must reach the client as an event
             error = to_api_error(exc)

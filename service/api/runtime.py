@@ -85,7 +85,9 @@ class GenerationGate:
     the request is turned away at once (429) with Retry-After = the estimated time until a slot is free,
     rather than queued for minutes. A request already waiting gives up (429) when its wait passes
     `max_wait_s` less one generation. With a free slot a request is always admitted, so the estimate
-    keeps being measured.
+    keeps being measured. Only holds that ran the model are measured (`Ticket.measured`): a generate-mode
+    question refused before generation holds its slot for a fraction of a second, and averaging those in
+    made the gate promise waits it could not keep (a 90 s load run: 429s after ~20 s in the queue).
 
     Lives on the event loop: `admit` and `release` are only called from async code, so the
     counters need no lock.
@@ -141,10 +143,17 @@ class GenerationGate:
 
 
 class Ticket:
-    """One admitted request: wait for a slot with `running()`; `release()` is idempotent."""
+    """One admitted request: wait for a slot with `running()`; `release()` is idempotent. Set `measured`
+    to False inside `running()` when the request turned out not to generate (its hold time is then not a
+    generation time)."""
 
     def __init__(self, gate: GenerationGate):
         self._gate, self._released = gate, False
+        self.measured = True
+
+    @property
+    def gate(self) -> GenerationGate:
+        return self._gate
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
@@ -163,7 +172,8 @@ class Ticket:
             finally:
                 gate.running_count -= 1
                 gate._started.remove(start)
-                gate.observe(time.perf_counter() - start)
+                if self.measured:
+                    gate.observe(time.perf_counter() - start)
                 gate._slots.release()
         finally:
             self.release()
