@@ -14,8 +14,10 @@ from service.qa.compose import (
     ANSWER_WORDS,
     check_answer,
     lead_and_support,
+    lead_from,
     normalize_marks,
     renumber,
+    safe_words,
     short_answer,
 )
 from service.types import Evidence, Hit, Sentence
@@ -169,3 +171,51 @@ def test_renumber_follows_order_of_appearance(evidence: Evidence) -> None:
     assert (cites[0].chunk_id, cites[0].doc_id, cites[0].title, cites[0].page) == ("chunk1", "doc1", "Rapport 1", 4)
     assert cites[0].quote == H1 and cites[0].text == H1
     assert cites[1].chunk_id == "chunk0" and cites[1].quote == "De inzet vond plaats van november 2021 t/m mei 2022."
+
+
+REPLIES = [
+    "Het C-130 detachement werd ingezet als onderdeel van het Multinational Rotational Concept [1].",
+    "De inzet vond plaats van november 2021 t/m mei 2022 [1]. En nog een zin [2].",
+    "Het C-130 detachement werd ingezet, zegt de verzonnen bron Atlantis met 1999 schepen en kanonnen [1].",
+    "Het C-130 detachement werd ingezet als onderdeel van het Multinational Rotational Concept op de vloot van "
+    "Atlantis met 1999 schepen [1].",
+    "In totaal werden 128 diepte-interviews uitgevoerd met vissers uit Urk en Volendam [2].",
+    "Noorwegen coördineerde het Multinational Rotational Concept [1].",
+    "Ja.",
+]
+
+
+@pytest.mark.parametrize("reply", REPLIES)
+def test_safe_words_of_every_partial_reply_begin_the_final_lead(evidence: Evidence, reply: str) -> None:
+    """What streams is what stays: at every point of the model's text (character by character) the
+    words `safe_words` allows are the start of the first sentence that `lead_from` keeps at the end."""
+    question = "Wanneer werd het C-130 detachement ingezet?"
+    lead = lead_from(reply, evidence, question)
+    final = lead.replace(" [1]", "").replace(" [2]", "").replace(" [3]", "").rstrip(".").split()
+    shown: list[str] = []
+    for end in range(1, len(reply) + 1):
+        words = safe_words(reply[:end], evidence, question)
+        assert final[:len(words)] == words, (reply[:end], words, lead)
+        assert words[:len(shown)] == shown  # never taken back
+        shown = words
+    if lead:
+        assert check_answer(lead, evidence, question=question)[0] == lead  # the lead passes the checks
+
+
+def test_safe_words_wait_for_support_and_for_more_than_the_question(evidence: Evidence) -> None:
+    q = "Wanneer werd het C-130 detachement ingezet?"
+    assert safe_words("Het C-130 detachement werd ingezet ", evidence, q) == []  # only the question so far
+    assert safe_words("Het C-130 detachement werd ingezet als onderdeel ", evidence, q) == \
+        ["Het", "C-130", "detachement", "werd", "ingezet", "als", "onderdeel"]
+    assert safe_words("Het C-130 detachement werd ingezet als onderdeel van het Multinational ", evidence, q) == \
+        ["Het", "C-130", "detachement", "werd", "ingezet", "als", "onderdeel", "van", "het", "Multinational"]
+    assert safe_words("Het C-130 detachement werd ingezet door Atlantis ", evidence, q) == []  # not in a source
+    assert safe_words("In 1999 werd ", evidence, q) == []  # a number no source holds
+
+
+def test_lead_from_keeps_the_words_shown_when_the_rest_fails_the_check(evidence: Evidence) -> None:
+    reply = ("Het C-130 detachement werd ingezet als onderdeel van het Multinational Rotational Concept op de vloot "
+             "van Atlantis met 1999 schepen [1].")
+    assert check_answer(reply, evidence)[0] == ""  # the whole sentence fails
+    assert lead_from(reply, evidence, "Wanneer werd het C-130 detachement ingezet?") == \
+        "Het C-130 detachement werd ingezet als onderdeel van het Multinational Rotational Concept [1]."

@@ -4,6 +4,8 @@ files: test_compose.py, test_evidence.py, test_refusal.py, test_retrieval.py, te
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from index.build import BuildConfig
@@ -241,3 +243,47 @@ def test_generate_without_a_model_answers_extractively(extractive: Pipeline) -> 
 def test_empty_question_is_rejected(extractive: Pipeline) -> None:
     with pytest.raises(VraagbaakError, match="lege vraag"):
         extractive.ask("  ")
+
+
+class _HeldGenerator:
+    """Writes the first words of its reply, then waits until the test has seen a streamed word (or 5 s)."""
+
+    name = "held"
+
+    def __init__(self, reply: str, hold_after: int) -> None:
+        self.reply, self.hold_after = reply, hold_after
+        self.seen = threading.Event()
+        self.released_by_reader = False
+
+    def generate(self, messages, *, max_tokens=200, temperature=0.0, stop=None, on_token=None) -> str:
+        words = self.reply.split(" ")
+        for i, w in enumerate(words):
+            if i == self.hold_after:
+                self.released_by_reader = self.seen.wait(5.0)
+            on_token(w + ("" if i == len(words) - 1 else " "))
+        return self.reply
+
+
+def test_generate_stream_shows_safe_words_while_the_model_still_writes(retriever: Retriever, stand_in_models) -> None:
+    held = _HeldGenerator("Het Multinational Rotational Concept werd gecoördineerd door Noorwegen en anderen [1].", 8)
+    p = Pipeline(retriever, lambda: held, models=stand_in_models)
+    events = []
+    for e in p.ask_stream(MRC_QUESTION, mode="generate"):
+        events.append(e)
+        if e.event == "token":
+            held.seen.set()
+    names, tokens, done = _split(events)
+    assert held.released_by_reader  # a word was streamed before the model had finished its sentence
+    assert tokens == done["answer"] and done["answer"].startswith("Het Multinational Rotational Concept werd")
+
+
+def test_generate_stream_keeps_the_shown_words_when_the_sentence_then_fails(generative: Pipeline,
+                                                                            gen: ScriptedGenerator) -> None:
+    reply = ("Het Multinational Rotational Concept werd gecoördineerd door Noorwegen met 1999 onderzeeërs uit "
+             "Atlantis en Lemurië [1].")
+    gen.enqueue(reply)
+    names, tokens, done = _split(list(generative.ask_stream(MRC_QUESTION)))
+    assert tokens == done["answer"] and "1999" not in tokens and "Atlantis" not in tokens
+    assert done["answer"].startswith("Het Multinational Rotational Concept werd gecoördineerd door Noorwegen [1].")
+    gen.enqueue(reply)
+    assert generative.ask(MRC_QUESTION, mode="generate").answer == done["answer"]  # ask() gives the same

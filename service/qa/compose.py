@@ -129,6 +129,62 @@ def check_answer(text: str, evidence: Evidence, min_support: float = 0.5, questi
     return " ".join(out), used
 
 
+def safe_words(text: str, evidence: Evidence, question: str = "") -> list[str]:
+    """The longest prefix of the generated first sentence (as words, markers left out, a sentence's
+    full stop not included) that can be shown before the model has finished: every content word and
+    number of it in one cited source (with its neighbours), and more than a restatement of `question`
+    (`_echoes`); it ends on a content word or a number. Should the rest of the sentence fail the
+    checks, these words become the sentence (`lead_from`): whatever follows,
+    `lead_from` keeps this prefix, so text streamed from it is never taken back."""
+    body = _MARK.sub(" ", normalize_marks(text)).strip()
+    spans = split_sentences(body)
+    if not spans:
+        return []
+    first = body[spans[0][0]:spans[0][1]]
+    ends = len(spans) > 1 or first.rstrip().endswith((".", "!", "?"))  # the first sentence is complete
+    words = _words(first) if ends else first.split()
+    if words and not ends and not re.search(r"[\s\]]$", text):
+        words = words[:-1]  # the last word may still grow
+    sources = [_source(evidence, n) for n in range(1, len(evidence.sentences) + 1)]
+    facts = [(content_terms(src), set(_NUM.findall(src))) for src in sources]  # once, not per prefix
+    asked = content_terms(question)
+    best = 0
+    for i in range(1, len(words) + 1):
+        last = words[i - 1]
+        if not (ends and i == len(words)) and (last.endswith((",", ";", ":", "(")) or not (
+                content_terms(last) or _NUM.search(last))):
+            continue  # a prefix ends on a content word or number, never mid-clause on a comma
+        prefix = " ".join(words[:i])
+        terms, numbers = content_terms(prefix), set(_NUM.findall(prefix))
+        held = terms and any(terms <= t and numbers <= n for t, n in facts)
+        if held and not (asked and _echoes(prefix, asked, question)):
+            best = i
+    return [w for w in words[:best] if w]
+
+
+def _words(sentence: str) -> list[str]:
+    """A finished sentence's words, markers and the closing full stop left out."""
+    words = _MARK.sub(" ", sentence).split()
+    if words:
+        words[-1] = words[-1].rstrip(".!?")
+    return [w for w in words if w]
+
+
+def lead_from(text: str, evidence: Evidence, question: str = "") -> str:
+    """The generated answer's first sentence as it stands in the answer: the checked sentence
+    (`check_answer`) when it begins with the words `safe_words` allows to stream, otherwise those words
+    as the sentence, cited by the source holding them all; "" when neither exists."""
+    checked, _ = check_answer(text, evidence, question=question)
+    first = split_sentences(checked)[:1]
+    lead = checked[first[0][0]:first[0][1]].strip() if first else ""
+    safe = safe_words(text, evidence, question)
+    if not safe or _words(lead)[:len(safe)] == safe:
+        return lead
+    prefix = " ".join(safe)
+    n = next(n for n in range(1, len(evidence.sentences) + 1) if support(prefix, _source(evidence, n)) == 1.0)
+    return _place_marks(prefix + ".", [n])
+
+
 _POLARITY = re.compile(r"^\W*(?:ja|nee)\b|\b(?:niet|geen|nooit|noch)\b", re.IGNORECASE)
 
 

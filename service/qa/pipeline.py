@@ -8,23 +8,34 @@ extractive answer, or a generated one whose [n] and sentences are checked agains
 
 from __future__ import annotations
 
+import logging
 import os
+import queue
 import re
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import asdict
 
-from index.sentences import split_sentences
 from index.text import is_dutch, squash
 from service.config import Settings, qdrant_location
 from service.errors import GeneratorError, VraagbaakError
 from service.qa import learned
-from service.qa.compose import PROMPT_SENTENCES, build_messages, check_answer, lead_and_support, renumber, short_answer
+from service.qa.compose import (
+    PROMPT_SENTENCES,
+    build_messages,
+    lead_and_support,
+    lead_from,
+    renumber,
+    safe_words,
+    short_answer,
+)
 from service.qa.evidence import IdfTable
 from service.qa.protocol import MODES
 from service.qa.retrieval import FusionParams, Retriever, validate_query
 from service.types import REFUSAL, Answer, Evidence, Hit, Sentence, StreamEvent, Turn
+
+log = logging.getLogger(__name__)
 
 
 def standalone(question: str, history: list[Turn]) -> tuple[str, str]:
@@ -100,16 +111,21 @@ class Pipeline:
 
     def ask_stream(self, question: str, history: list[Turn] | None = None, mode: str | None = None,
                    k: int | None = None, stream_tokens: bool = True) -> Iterator[StreamEvent]:
-        answer = yield from self._steps(question, history, mode, k, stream_tokens)
-        if stream_tokens:  # the final, checked text: what streams is what stays
-            for piece in _pieces(answer.answer):
+        streamed: list[str] = []  # the answer text already sent (a generated sentence's safe words)
+        answer = yield from self._steps(question, history, mode, k, stream_tokens, streamed)
+        if stream_tokens:  # the rest of the final, checked text: what streams is what stays
+            sent = "".join(streamed)
+            if not answer.answer.startswith(sent):  # lead_from keeps the sent words: cannot happen
+                log.error("streamed text %r is not the start of the answer %r", sent, answer.answer)
+            for piece in _pieces(answer.answer[len(sent):]):
                 yield StreamEvent("token", {"text": piece})
         yield StreamEvent("done", answer.to_dict())
 
     def _steps(self, question: str, history: list | None, mode: str | None, k: int | None,
-               stream_tokens: bool) -> Generator[StreamEvent, None, Answer]:
-        """The answer, step by step: yields 'sources' (and the model's 'token's when `stream_tokens`),
-        returns the Answer. Both `ask` and `ask_stream` run it."""
+               stream_tokens: bool, streamed: list[str] | None = None) -> Generator[StreamEvent, None, Answer]:
+        """The answer, step by step: yields 'sources' (and, when `stream_tokens`, a generated first
+        sentence's words as soon as they are safe to show, appended to `streamed`), returns the Answer.
+        Both `ask` and `ask_stream` run it."""
         t0 = time.perf_counter()
         question, history, mode = validate_query(question), _turns(history), self._mode(mode)
         query, analysis = self.analyse(question, history, k)
@@ -124,7 +140,7 @@ class Pipeline:
             return self._refusal(hits, query, mode, timings, t0, _reason(analysis, threshold, bool(sentences)))
         evidence = Evidence(tuple(sentences), tuple(analysis.hits))
         text, prompt_tokens = yield from self._answer_text(question, history, evidence, mode, timings,
-                                                           stream_tokens)
+                                                           streamed if stream_tokens else None)
         text, cites = renumber(text, evidence)
         timings["total"] = _ms(t0)
         return Answer(text, False, cites, timings, mode, query, prompt_tokens)
@@ -157,49 +173,66 @@ class Pipeline:
         return _fit(out, max_sentences=self.evidence_sentences, max_chars=self.evidence_chars)
 
     def _answer_text(self, question: str, history: list[Turn], evidence: Evidence, mode: str, timings: dict,
-                     stream_tokens: bool):
-        """The extractive answer, or in generate mode the model's one checked sentence leading the
-        extractive support. Model tokens are not streamed: what streams is the checked answer."""
+                     streamed: list[str] | None):
+        """The extractive answer, or in generate mode the model's first sentence (checked: `lead_from`)
+        leading the extractive support. With `streamed` (a list) the sentence's words are yielded as
+        'token' events as soon as `safe_words` allows, and recorded there; nothing else of the model is."""
         extractive = short_answer(evidence)
         if mode == "extractive":
             return extractive, None
-        yield from ()
         t = time.perf_counter()
         prev = next((h.content for h in reversed(history) if h.role == "user"), "")
         messages = build_messages(question, evidence, prev)
-        try:
-            raw = self._generate(messages)
-        except GeneratorError:
-            raw = ""  # the model failed: the extractive answer stands in
-        timings["generate"] = _ms(t)
         top = Evidence(evidence.sentences[:PROMPT_SENTENCES], evidence.hits)
-        text, _ = check_answer(raw, top, question=question)
-        first = split_sentences(text)[:1]
-        lead = text[first[0][0]:first[0][1]].strip() if first else ""
-        if not lead or is_dutch(lead) is False:
+        raw = yield from self._generate_streaming(messages, top, question, streamed)
+        timings["generate"] = _ms(t)
+        lead = lead_from(raw, top, question)
+        if not lead or (not streamed and is_dutch(lead) is False):
             return extractive, self._count_tokens(messages)
         return lead_and_support(lead, evidence), self._count_tokens(messages)
 
-    def _generate(self, messages: list[dict]) -> str:
+    def _generate_streaming(self, messages: list[dict], top: Evidence, question: str,
+                            streamed: list[str] | None) -> Generator[StreamEvent, None, str]:
         """Run the model in a dedicated, lower-priority thread (its worker threads inherit the niceness),
-        so searches keep their latency while an answer is being written. One sentence: it stops at the
-        first line break."""
+        so searches keep their latency while an answer is being written; one sentence (it stops at the
+        first line break). Returns the model's text ("" or what it wrote before failing, when it fails:
+        the extractive answer or the safe words stand in). With `streamed`, yields the safe words."""
         gen = self.generator()
+        pieces: queue.Queue = queue.Queue()
         result: dict = {}
 
         def run() -> None:
             try:
                 _lower_priority(self.generation_nice)
-                result["text"] = gen.generate(messages, max_tokens=self.max_tokens, temperature=0.0, stop=["\n"])
-            except Exception as e:  # surfaced in the caller's thread below
+                gen.generate(messages, max_tokens=self.max_tokens, temperature=0.0, stop=["\n"],
+                             on_token=pieces.put)
+            except GeneratorError as e:
                 result["error"] = e
+            except Exception as e:  # not a model failure: surfaced in the caller's thread below
+                result["raise"] = e
+            finally:
+                pieces.put(None)
 
         worker = threading.Thread(target=run, daemon=True, name="vraagbaak-generate")
         worker.start()
+        raw, shown = "", 0
+        while (piece := pieces.get()) is not None:
+            raw += piece
+            if streamed is None or not piece[-1:].isspace() and " " not in piece:
+                continue  # no word finished: nothing new can be safe
+            words = safe_words(raw, top, question)
+            for w in words[shown:]:
+                text = w if not streamed else " " + w
+                streamed.append(text)
+                yield StreamEvent("token", {"text": text})
+            shown = max(shown, len(words))
         worker.join()
-        if "error" in result:
-            raise result["error"]
-        return result["text"]
+        if "raise" in result:
+            raise result["raise"]
+        if "error" in result:  # what the model wrote is cut short: only the words already shown stay
+            log.warning("generator failed, the extractive answer or the words shown stand in: %s", result["error"])
+            return "".join(streamed or ()).strip() + ("." if streamed else "")
+        return raw
 
     def generator(self):
         with self._lock:
@@ -273,9 +306,8 @@ def _turn(i: int, item: object) -> Turn:
 
 
 def _pieces(text: str) -> Iterator[str]:
-    words = text.split(" ")
-    for i, w in enumerate(words):
-        yield w if i == len(words) - 1 else w + " "
+    """`text` word by word, each word with the space before it: the pieces join to `text` (stripped)."""
+    yield from re.findall(r"\s*\S+", text)
 
 
 def _hit_dict(h: Hit) -> dict:
