@@ -35,9 +35,11 @@ class Settings(BaseSettings):
     generator_base_url: str | None = None  # openai: e.g. http://localhost:8080/v1
     generator_api_key: str | None = None
     generator_timeout: float = 60.0
-    # The server's CPU split (docs/scaling.md, load): llama.cpp in process on its own core(s), at normal
-    # priority, and searches / extractive answers computed by at most `search_workers` threads at a time.
-    generator_threads: int = Field(1, ge=1)  # llama.cpp threads in `serve` and the Slack bot (CLI, eval: 2)
+    # The server's CPU split (docs/scaling.md, load): llama.cpp in process, at normal priority, on
+    # `generator_threads` threads while the server is otherwise idle and `generator_busy_threads` while
+    # searches / extractive answers (at most `search_workers` threads at a time) compute or wait.
+    generator_threads: int = Field(2, ge=1)  # llama.cpp threads in `serve` and the Slack bot when idle (CLI, eval: 2)
+    generator_busy_threads: int = Field(1, ge=1)  # llama.cpp threads in `serve` while the search lane is in use
     generation_nice: int = Field(0, ge=0, le=19)  # niceness of the generating thread in `serve` and the Slack bot
     search_workers: int = Field(1, ge=1)  # searches and extractive answers computed at once; the rest queue
     default_mode: str = "extractive"  # extractive | generate (docs/answers.md: generate does not beat it)

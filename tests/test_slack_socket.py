@@ -84,7 +84,9 @@ async def test_run_socket_mode_wires_settings_pipeline_and_handler(tmp_path, mon
             started["closed"] = True
 
     qa = FakeQA()
-    monkeypatch.setattr(service.qa.pipeline, "load_pipeline", lambda settings, warm=False: qa)
+    loaded = []
+    monkeypatch.setattr(service.qa.pipeline, "load_pipeline",
+                        lambda settings, warm=False, **split: loaded.append(split) or qa)
     monkeypatch.setattr(socket_mode, "socket_handler", Handler)
     settings = SimpleNamespace(slack_bot_token=BOT_TOKEN, slack_app_token="xapp-1-A1-test", slack_signing_secret=None,
                                slack_api_url="http://127.0.0.1:9/api/", feedback_db=tmp_path / "f.sqlite3")
@@ -92,5 +94,6 @@ async def test_run_socket_mode_wires_settings_pipeline_and_handler(tmp_path, mon
     assert started["token"] == "xapp-1-A1-test" and started["started"] and started["closed"]
     assert started["app"].client.base_url == "http://127.0.0.1:9/api/"
     assert (tmp_path / "f.sqlite3").is_file()
+    assert loaded == [{"n_threads": 2, "busy_threads": 1, "busy": None, "generation_nice": 0}]  # no search lane
     with pytest.raises(VraagbaakError, match="SLACK_APP_TOKEN"):
         await socket_mode.run_socket_mode(SimpleNamespace(**{**vars(settings), "slack_app_token": None}))

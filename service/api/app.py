@@ -25,15 +25,21 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import anyio
-import anyio.to_thread
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from service.api.deps import Runtime, RuntimeDep, ServiceDep, gated_events, generate, require_api_key
+from service.api.deps import (
+    Runtime,
+    RuntimeDep,
+    SearchLane,
+    ServiceDep,
+    gated_events,
+    generate,
+    require_api_key,
+)
 from service.api.errors import BodyLimit, error_responses, install_error_handlers
 from service.api.feedback import router as feedback_router
 from service.api.observability import Metrics, RequestContext, log_config
@@ -92,8 +98,8 @@ async def readyz(service: ServiceDep) -> dict[str, str]:
 async def search(body: SearchRequest, service: ServiceDep, runtime: RuntimeDep) -> dict[str, Any]:
     """Ranked passages for a query; never waits for generation."""
     start = time.perf_counter()
-    hits = await anyio.to_thread.run_sync(partial(service.search, body.query, body.k, body.filter_dict()),
-                                          limiter=runtime.cpu)  # the search lane: never the generation's core
+    # the search lane: never the generation's core; while it is in use the generation takes fewer threads
+    hits = await runtime.cpu.run_sync(partial(service.search, body.query, body.k, body.filter_dict()))
     ms = (time.perf_counter() - start) * 1000
     runtime.metrics.observe_stages({"retrieve": ms})
     return {"hits": [asdict(h) for h in hits], "timings_ms": {"retrieve": round(ms, 1)}}
@@ -124,7 +130,8 @@ def documents(service: ServiceDep) -> dict[str, Any]:
 @api.get("/info", responses=READ_ERRORS)
 def info(service: ServiceDep, runtime: RuntimeDep) -> dict[str, Any]:
     """Model names and the index manifest, plus this API's version and limits."""
-    return {**service.info(), "api": api_info(runtime)}
+    about = service.info()
+    return {**about, "api": {**api_info(runtime), "generator_threads": generator_threads(service, about)}}
 
 
 @api.get("/metrics", response_class=Response, responses={**error_responses(401), 200: {
@@ -149,8 +156,18 @@ def api_info(runtime: Runtime) -> dict[str, Any]:
             "generation_capacity": gate.capacity, "generation_pending": gate.pending,
             "generation_seconds": round(gate.service_s, 2) if gate.service_s is not None else None,
             "estimated_wait_s": round(gate.estimated_wait(), 1), "turned_away": gate.turned_away,
-            "search_workers": int(runtime.cpu.total_tokens), "search_waiting": runtime.cpu.statistics().tasks_waiting,
+            "search_workers": runtime.cpu.workers, "search_waiting": runtime.cpu.waiting,
             "auth": bool(runtime.api_key)}
+
+
+def generator_threads(service: QAService, about: dict[str, Any]) -> int | None:
+    """The llama.cpp threads the in-process generator uses now (it adapts them to the search lane), None
+    when no generator is loaded (`info()` names none; asking for it would load one) or it is not llama.cpp."""
+    loaded = getattr(service, "generator", None)
+    if about.get("generator") is None or not callable(loaded):
+        return None
+    threads = getattr(loaded(), "threads", None)
+    return threads if isinstance(threads, int) else None
 
 
 def _version() -> str:
@@ -160,8 +177,9 @@ def _version() -> str:
         return "0+unknown"
 
 
-def create_app(service_factory: Callable[[], QAService], settings: Any) -> FastAPI:
-    """The app; `service_factory` runs once, in a background thread, when the app starts."""
+def create_app(service_factory: Callable[[], QAService], settings: Any, lane: SearchLane | None = None) -> FastAPI:
+    """The app; `service_factory` runs once, in a background thread, when the app starts. `lane`: the
+    search lane (default: one of `search_workers` workers), given when the service watches it."""
     retry_after = int(getattr(settings, "retry_after_s", 5))
     runtime = Runtime(
         holder=ServiceHolder(service_factory, retry_after),
@@ -171,7 +189,7 @@ def create_app(service_factory: Callable[[], QAService], settings: Any) -> FastA
         metrics=Metrics(),
         api_key=getattr(settings, "api_key", None) or None,
         default_mode=str(getattr(settings, "default_mode", "generate")),
-        cpu=anyio.CapacityLimiter(int(getattr(settings, "search_workers", 1))),
+        cpu=lane or SearchLane(int(getattr(settings, "search_workers", 1))),
     )
     runtime.metrics.queue.set_function(lambda: runtime.gate.pending)
     runtime.metrics.ready.set_function(lambda: float(runtime.holder.ready))
@@ -212,7 +230,8 @@ def serve(settings: Any, host: str | None = None, port: int | None = None) -> No
 
     from service.serving import load_serving_pipeline
 
-    uvicorn.run(create_app(partial(load_serving_pipeline, settings), settings),
+    lane = SearchLane(int(getattr(settings, "search_workers", 1)))  # the generation takes fewer threads while busy
+    uvicorn.run(create_app(partial(load_serving_pipeline, settings, busy=lane.busy), settings, lane),
                 host=host if host is not None else getattr(settings, "host", DEFAULT_HOST),
                 port=port if port is not None else int(getattr(settings, "port", DEFAULT_PORT)),
                 log_config=log_config(), timeout_graceful_shutdown=10)

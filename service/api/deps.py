@@ -6,17 +6,20 @@ what lets the generation gate count without a lock. Blocking service calls go to
 never on the loop. Searches and extractive answers (CPU work of a few tens of ms: embedding the query,
 ranking sentences) run through one bounded lane, `Runtime.cpu`, so that however many arrive at once they
 keep to `search_workers` threads and leave the generation its own core; a generate-mode answer runs in a
-thread of its own (its retrieval included) and never waits for that lane.
+thread of its own (its retrieval included) and never waits for that lane. While the lane is in use (a call
+computing or waiting), `SearchLane.busy()` says so, to any thread: the in-process generation then takes
+fewer llama.cpp threads (service/serving.py).
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
+import threading
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import aclosing
+from contextlib import aclosing, contextmanager, nullcontext
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -30,6 +33,53 @@ from service.types import Answer, StreamEvent
 
 log = logging.getLogger("vraagbaak.api")
 UNAUTHORIZED_MESSAGE = "API-sleutel ontbreekt of klopt niet (stuur de kop 'Authorization: Bearer <sleutel>')."
+T = TypeVar("T")
+
+
+class SearchLane:
+    """The search lane (VRAAGBAAK_SEARCH_WORKERS): at most `workers` searches and extractive answers compute
+    at a time, each in a worker thread; the rest wait on the event loop (an anyio CapacityLimiter).
+
+    `busy()` - a call is computing in the lane or waiting for it - may be read from any thread (the
+    generation's, before each token). anyio does not promise that a limiter's statistics can be read outside
+    its event loop (`statistics()` copies the set of borrowers the loop changes), so the lane keeps its own
+    count of calls inside, guarded by a lock.
+    """
+
+    def __init__(self, workers: int = 1) -> None:
+        self.limiter = anyio.CapacityLimiter(workers)
+        self._inside = 0
+        self._count_lock = threading.Lock()
+
+    @property
+    def workers(self) -> int:
+        return int(self.limiter.total_tokens)
+
+    @property
+    def waiting(self) -> int:
+        """Calls waiting for a worker: anyio's statistics, a snapshot for /info (not for decisions)."""
+        return self.limiter.statistics().tasks_waiting
+
+    def busy(self) -> bool:
+        """Whether a call computes in the lane or waits for it; safe from any thread."""
+        with self._count_lock:
+            return self._inside > 0
+
+    @contextmanager
+    def entered(self) -> Iterator[None]:
+        """Counts as busy for the block (waiting for the lane and computing in it)."""
+        with self._count_lock:
+            self._inside += 1
+        try:
+            yield
+        finally:
+            with self._count_lock:
+                self._inside -= 1
+
+    async def run_sync(self, func: Callable[[], T]) -> T:
+        """`func()` in a worker thread of the lane, once a worker is free."""
+        with self.entered():
+            return await anyio.to_thread.run_sync(func, limiter=self.limiter)
 
 
 @dataclass(frozen=True)
@@ -43,12 +93,12 @@ class Runtime:
     default_mode: str = "generate"
     # searches and extractive answers computing at once (VRAAGBAAK_SEARCH_WORKERS); the rest wait here,
     # on the event loop, not in threads
-    cpu: anyio.CapacityLimiter = field(default_factory=lambda: anyio.CapacityLimiter(1))
+    cpu: SearchLane = field(default_factory=SearchLane)
 
     def gate_for(self, mode: str | None) -> GenerationGate:
         return self.quick if self._extractive(mode) else self.gate
 
-    def lane_for(self, mode: str | None) -> anyio.CapacityLimiter | None:
+    def lane_for(self, mode: str | None) -> SearchLane | None:
         """The CPU lane of an answer: the search lane for extractive answers; None (a thread of its own)
         for a generation, which holds its slot for seconds."""
         return self.cpu if self._extractive(mode) else None
@@ -93,7 +143,8 @@ async def generate(runtime: Runtime, call: Callable[[], Answer], mode: str | Non
     when the measured queue wait is too long)."""
     ticket = runtime.gate_for(mode).admit()
     async with ticket.running():
-        answer = await anyio.to_thread.run_sync(call, limiter=runtime.lane_for(mode))
+        lane = runtime.lane_for(mode)
+        answer = await (lane.run_sync(call) if lane is not None else anyio.to_thread.run_sync(call))
         ticket.measured = runtime.measures(ticket, answer.timings_ms)
     runtime.metrics.observe_stages(answer.timings_ms)
     return answer
@@ -103,15 +154,18 @@ async def gated_events(runtime: Runtime, ticket: Ticket, make: Callable[[], Iter
                        mode: str | None = None) -> AsyncIterator[StreamEvent]:
     """The service's stream events, generated under `ticket` (in `mode`'s CPU lane); a failure becomes a
     last 'error' event (the HTTP status was sent with the first byte, so the error has to travel inside
-    the stream)."""
+    the stream). A stream in the search lane counts as using it (SearchLane.busy) until it ends."""
+    lane = runtime.lane_for(mode)
     async with ticket.running():
         try:
-            async with aclosing(iterate_in_thread(make, runtime.lane_for(mode))) as events:
-                async for event in events:
-                    if event.event == "done":
-                        runtime.metrics.observe_stages(event.data.get("timings_ms"))
-                        ticket.measured = runtime.measures(ticket, event.data.get("timings_ms"))
-                    yield event
+            with lane.entered() if lane is not None else nullcontext():
+                limiter = lane.limiter if lane is not None else None
+                async with aclosing(iterate_in_thread(make, limiter)) as events:
+                    async for event in events:
+                        if event.event == "done":
+                            runtime.metrics.observe_stages(event.data.get("timings_ms"))
+                            ticket.measured = runtime.measures(ticket, event.data.get("timings_ms"))
+                        yield event
         except Exception as exc:  # noqa: BLE001 - every failure must reach the client as an event
             error = to_api_error(exc)
             runtime.metrics.errors.labels(error.error_type).inc()

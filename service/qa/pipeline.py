@@ -338,9 +338,14 @@ def load_retriever(settings: Settings) -> Retriever:
     return Retriever(index, embedder, FusionParams())
 
 
-def load_pipeline(settings: Settings, warm: bool = False, models: learned.Models | None = None) -> Pipeline:
+def load_pipeline(settings: Settings, warm: bool = False, models: learned.Models | None = None, *,
+                  n_threads: int | None = None, busy_threads: int | None = None,
+                  busy: Callable[[], bool] | None = None, generation_nice: int | None = None) -> Pipeline:
     """The whole service; `warm` loads the language model now rather than on the first question;
-    `models` replaces the learned models of service/qa/weights.json (training starts from untrained ones)."""
+    `models` replaces the learned models of service/qa/weights.json (training starts from untrained ones).
+    The server (service/serving.py) passes its CPU split: llama.cpp's threads when the machine is idle
+    (`n_threads`) and while `busy()` (`busy_threads`), and the generating thread's niceness; None keeps
+    the defaults of a process alone on the machine (2 threads, niceness 10: the CLI and eval)."""
     retriever = load_retriever(settings)
     factory = None
     if settings.generator != "none":
@@ -349,9 +354,11 @@ def load_pipeline(settings: Settings, warm: bool = False, models: learned.Models
         def factory():
             return make_generator(settings.generator, settings.generator_model, settings.cache_dir / "models",
                                   base_url=settings.generator_base_url, api_key=settings.generator_api_key,
-                                  timeout=settings.generator_timeout)
+                                  timeout=settings.generator_timeout, n_threads=n_threads,
+                                  busy_threads=busy_threads, busy=busy)
 
-    pipeline = Pipeline(retriever, factory, settings.default_mode, settings.k, models=models)
+    nice = {} if generation_nice is None else {"generation_nice": generation_nice}
+    pipeline = Pipeline(retriever, factory, settings.default_mode, settings.k, models=models, **nice)
     retriever.embedder.embed_queries(["opwarmen"])  # load the embedder now, not on the first question
     if warm and factory is not None:
         pipeline.generator()

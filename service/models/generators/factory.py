@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from service.errors import VraagbaakError
@@ -17,12 +18,14 @@ BACKENDS = ("llama-cpp", "transformers", "openai", "scripted")
 
 
 def make_generator(backend: str, model: str | None, cache_dir: Path, *, base_url: str | None = None,
-                   api_key: str | None = None, timeout: float = 60.0, n_threads: int | None = None) -> Generator:
+                   api_key: str | None = None, timeout: float = 60.0, n_threads: int | None = None,
+                   busy_threads: int | None = None, busy: Callable[[], bool] | None = None) -> Generator:
     """A generator from settings values: backend "llama-cpp" (model: a name from GGUF_MODELS,
     default qwen2.5-coder-1.5b, or a .gguf path), "transformers" (model: a folder, a .gguf path or a
     GGUF_MODELS name), "openai" (base_url like http://host:8080/v1; model defaults to "default"),
-    or "scripted". "transformers:<path>" is accepted as backend plus model in one string. `n_threads`:
-    llama.cpp's threads (None: 2, or what `llama.default_threads` says)."""
+    or "scripted". "transformers:<path>" is accepted as backend plus model in one string. For llama-cpp:
+    `n_threads` threads while the machine is otherwise idle (None: 2), `busy_threads` (None: 1) while the
+    probe `busy()` is true (None: no probe, always `n_threads`); see LlamaCppGenerator."""
     if ":" in backend and model is None:
         backend, model = backend.split(":", 1)
     if backend == "scripted":
@@ -32,7 +35,8 @@ def make_generator(backend: str, model: str | None, cache_dir: Path, *, base_url
             raise VraagbaakError("generator 'openai' heeft een base_url nodig, bv. http://localhost:8080/v1")
         return OpenAIGenerator(base_url, model or "default", api_key=api_key, timeout=timeout)
     if backend == "llama-cpp":
-        return LlamaCppGenerator(_model_file(model or DEFAULT_GGUF, cache_dir), n_threads=n_threads)
+        return LlamaCppGenerator(_model_file(model or DEFAULT_GGUF, cache_dir), n_threads=n_threads,
+                                 busy_threads=busy_threads, busy=busy)
     if backend == "transformers":
         if not model:
             raise VraagbaakError("generator 'transformers' heeft een model nodig (map of .gguf-pad)")
