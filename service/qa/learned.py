@@ -70,25 +70,22 @@ def sentence_features(q: dict[str, float], kind: str | None, hits: list, idf: Id
     coverage = Coverage(q, idf)
     top_score = max((h.score for h in hits), default=1.0) or 1.0
     for h_i, hit in enumerate(hits):
-        spans = split_sentences(hit.text)
+        spans = _spans(hit.text)
         terms = [set(idf.terms(hit.text[s:e])) for s, e in spans]
         for i, (s, e) in enumerate(spans):
             text = hit.text[s:e].strip()
-            if len(text) < 25 or is_footnote_reference(text):
+            static = _static(text)
+            if static is None:
                 continue
             own = coverage(terms[i])
             near = max((coverage(terms[j] | terms[i]) for j in (i - 1, i + 1) if 0 <= j < len(spans)), default=own)
-            typed = has_type(text, kind)
-            f = {"lex": own, "lex_near": near, "prev_lex": coverage(terms[i - 1]) if i else 0.0,
+            typed = _typed(text, kind)
+            f = {**static, "lex": own, "lex_near": near, "prev_lex": coverage(terms[i - 1]) if i else 0.0,
                  "next_lex": coverage(terms[i + 1]) if i + 1 < len(spans) else 0.0,
-                 "ends_stop": float(text.endswith((".", "!", "?", ".)", ".’", '."'))),
-                 "has_digit": float(any(ch.isdigit() for ch in text)),
-                 "reference": float(bool(_REFERENCE.search(text))),
                  "lex_mass": own * coverage.total / 10, "passage_prior": 1 / (1 + h_i),
                  "passage_fused": hit.score / top_score, "passage_dense": float("dense" in hit.retrievers),
                  "passage_bm25": float("bm25" in hit.retrievers), "type_match": float(typed),
-                 "kind_asked": float(kind is not None), "log_chars": math.log(len(text)), "first": float(i == 0),
-                 "short": float(len(text) < 60), "english": float(english),
+                 "kind_asked": float(kind is not None), "first": float(i == 0), "english": float(english),
                  "repeats": float(repeats(terms[i], said, idf)),
                  **{f"match_{k}": float(typed and kind == k) for k in KINDS}}
             rows.append((Sentence(text, h_i, s, e, 0.0), f))
@@ -121,6 +118,28 @@ def sentence_features(q: dict[str, float], kind: str | None, hits: list, idf: Id
     x[:, col["english_dense"]] = x[:, col["dense"]] * x[:, col["english"]]
     x[:, col["english_lex"]] = x[:, col["lex"]] * x[:, col["english"]]
     return [Candidate(s, x[i]) for i, (s, _) in enumerate(rows)]
+
+
+@lru_cache(maxsize=4096)
+def _spans(text: str) -> tuple[tuple[int, int], ...]:
+    """A passage's sentence spans (passages recur from question to question: cached)."""
+    return tuple(split_sentences(text))
+
+
+@lru_cache(maxsize=32768)
+def _static(text: str) -> dict[str, float] | None:
+    """The features of a sentence that do not depend on the question; None for no candidate (shorter
+    than 25 characters, or a footnote's source line)."""
+    if len(text) < 25 or is_footnote_reference(text):
+        return None
+    return {"ends_stop": float(text.endswith((".", "!", "?", ".)", ".’", '."'))),
+            "has_digit": float(any(ch.isdigit() for ch in text)), "reference": float(bool(_REFERENCE.search(text))),
+            "log_chars": math.log(len(text)), "short": float(len(text) < 60)}
+
+
+@lru_cache(maxsize=32768)
+def _typed(text: str, kind: str | None) -> bool:
+    return has_type(text, kind)
 
 
 class Logistic:
