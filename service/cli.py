@@ -129,6 +129,10 @@ def cmd_setup(args: argparse.Namespace, settings: Settings) -> int:
             from service.models.embedder import SentenceTransformerEmbedder
 
             onnx = SentenceTransformerEmbedder(path).export_query_onnx(settings.cache_dir / "models", progress=True)
+            if settings.query_int8:
+                from service.models.query_onnx import ensure_int8
+
+                onnx = ensure_int8(onnx, progress=True)
             print(f"zoekvraag-encoder klaar: {onnx}")
     if settings.generator == "llama-cpp":
         from service.models.generators import DEFAULT_GGUF

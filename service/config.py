@@ -22,6 +22,7 @@ class Settings(BaseSettings):
     embedder: str = "e5-small"  # "e5-small", "fake", or a sentence-transformers folder
     embed_bf16: bool | None = None  # None: bf16 autocast when the CPU has native bf16
     query_onnx: bool = True  # queries on ONNX Runtime (exported once at setup); false: torch
+    query_int8: bool = False  # the ONNX query encoder quantized to int8: ~2x faster, vectors ~0.986 cosine
     chunk_tokens: int = 256
     chunk_overlap: int = 48
     faiss_kind: str = "flat"  # flat | hnsw | ivf

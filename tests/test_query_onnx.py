@@ -12,7 +12,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("onnxruntime")
 transformers = pytest.importorskip("transformers")
 
-from service.models.query_onnx import OnnxQueryEncoder, ensure_query_onnx, onnx_path  # noqa: E402
+from service.models.query_onnx import OnnxQueryEncoder, ensure_int8, ensure_query_onnx, onnx_path  # noqa: E402
 
 VOCAB = {w: i for i, w in enumerate(["[PAD]", "[CLS]", "[SEP]", "query:", "wat", "is", "unifil", "mali", "hoeveel"])}
 
@@ -73,6 +73,20 @@ def test_an_existing_export_is_reused(tiny_bert, tmp_path: Path) -> None:
     second = ensure_query_onnx(tiny_bert, tmp_path, "tiny", "sha256:2222")  # other weights: other file
     assert second != first and second.is_file()
     assert not first.exists()  # the stale export is removed, not left to fill the disk
+
+
+def test_int8_copy_is_made_once_beside_the_export_and_stays_close(tiny_bert, tmp_path: Path) -> None:
+    path = ensure_query_onnx(tiny_bert, tmp_path, "tiny", "sha256:abcdef0123456789ff")
+    small = ensure_int8(path)
+    assert small == path.with_name(path.stem + ".int8.onnx") and small.is_file()
+    assert not list(tmp_path.glob(".*tmp*"))
+    stamp = small.stat().st_mtime_ns
+    assert ensure_int8(path) == small and small.stat().st_mtime_ns == stamp  # made once
+    texts = ["wat is unifil", "hoeveel mali"]
+    full = OnnxQueryEncoder(path, WordTokenizer(), prefix="query: ").encode(texts)
+    quant = OnnxQueryEncoder(small, WordTokenizer(), prefix="query: ").encode(texts)
+    cosine = (full * quant).sum(axis=1)
+    assert quant.shape == full.shape and np.all(cosine > 0.95) and not np.allclose(full, quant, atol=1e-6)
 
 
 def test_embedder_keeps_torch_when_onnx_cannot_be_made(tmp_path: Path, caplog) -> None:

@@ -94,13 +94,16 @@ class SentenceTransformerEmbedder:
             return path
         return ensure_query_onnx(self.model[0].auto_model, cache_dir, self.name, self.fingerprint, progress)
 
-    def use_onnx_queries(self, cache_dir: Path, progress: bool = False) -> bool:
-        """Embed queries with ONNX Runtime from now on (exporting the model once into `cache_dir`).
-        False, with a logged warning, when that is not possible here: queries then stay on torch."""
+    def use_onnx_queries(self, cache_dir: Path, progress: bool = False, int8: bool = False) -> bool:
+        """Embed queries with ONNX Runtime from now on (exporting the model once into `cache_dir`; with
+        `int8` its quantized copy, made once). False, with a logged warning, when that is not possible
+        here: queries then stay on torch."""
         try:
-            from service.models.query_onnx import OnnxQueryEncoder
+            from service.models.query_onnx import OnnxQueryEncoder, ensure_int8
 
             path = self.export_query_onnx(cache_dir, progress)
+            if int8:
+                path = ensure_int8(path, progress)
             model = self.model
             self._query_encoder = OnnxQueryEncoder(path, model.tokenizer, self._prompt("query"),
                                                    max_length=model.max_seq_length)

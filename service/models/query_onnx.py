@@ -90,6 +90,27 @@ def ensure_query_onnx(auto_model, cache_dir: Path, model_name: str, fingerprint:
     return dest
 
 
+def ensure_int8(path: Path, progress: bool = False) -> Path:
+    """An int8 copy of the exported encoder (dynamic quantization of its MatMuls), made once beside it.
+    About twice as fast per query on one thread (7 vs 16 ms for e5-small here), its vectors ~0.986
+    cosine to the float ones: for a busy server (VRAAGBAAK_QUERY_INT8, docs/scaling.md)."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    dest = path.with_name(path.stem + ".int8.onnx")
+    if dest.is_file():
+        return dest
+    if progress:
+        print(f"zoekvraag-encoder naar int8 kwantiseren (eenmalig, ~5 s) -> {dest}", flush=True)
+    tmp = dest.with_name(f".{dest.name}.tmp-{os.getpid()}")
+    try:
+        quantize_dynamic(str(path), str(tmp), weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul"])
+        os.replace(tmp, dest)
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+    return dest
+
+
 class OnnxQueryEncoder:
     """Runs an exported encoder: texts -> normalised float32 vectors (one ORT call per batch)."""
 

@@ -333,7 +333,7 @@ def load_retriever(settings: Settings) -> Retriever:
 
         torch.set_num_threads(1)  # one short query: 2 threads stall on busy cores (1.5 s vs 20 ms measured)
     if settings.query_onnx and hasattr(embedder, "use_onnx_queries"):
-        embedder.use_onnx_queries(settings.cache_dir / "models")
+        embedder.use_onnx_queries(settings.cache_dir / "models", int8=settings.query_int8)
     index = load_index(settings.index_dir, embedder.fingerprint, qdrant_location(settings, embedder.name))
     return Retriever(index, embedder, FusionParams())
 
