@@ -188,34 +188,44 @@ REPLIES = [
 @pytest.mark.parametrize("reply", REPLIES)
 def test_safe_words_of_every_partial_reply_begin_the_final_lead(evidence: Evidence, reply: str) -> None:
     """What streams is what stays: at every point of the model's text (character by character) the
-    words `safe_words` allows are the start of the first sentence that `lead_from` keeps at the end."""
+    words `safe_words` allows never shrink, and the first sentence that `lead_from` keeps at the end,
+    told what was shown, begins with them."""
     question = "Wanneer werd het C-130 detachement ingezet?"
-    lead = lead_from(reply, evidence, question)
-    final = lead.replace(" [1]", "").replace(" [2]", "").replace(" [3]", "").rstrip(".").split()
     shown: list[str] = []
     for end in range(1, len(reply) + 1):
         words = safe_words(reply[:end], evidence, question)
-        assert final[:len(words)] == words, (reply[:end], words, lead)
         assert words[:len(shown)] == shown  # never taken back
         shown = words
-    if lead:
-        assert check_answer(lead, evidence, question=question)[0] == lead  # the lead passes the checks
+        lead = lead_from(reply, evidence, question, shown)
+        assert _words(lead)[:len(shown)] == shown, (reply[:end], shown, lead)
+        if lead:
+            assert check_answer(lead, evidence, question=question)[0] == lead  # the lead passes the checks
 
 
-def test_safe_words_wait_for_support_and_for_more_than_the_question(evidence: Evidence) -> None:
+def _words(sentence: str) -> list[str]:
+    words = re.sub(r"\s*\[\d+\]", " ", sentence).split()
+    return words[:-1] + [words[-1].rstrip(".")] if words else []
+
+
+def test_safe_words_wait_for_support_and_for_something_said(evidence: Evidence) -> None:
     q = "Wanneer werd het C-130 detachement ingezet?"
     assert safe_words("Het C-130 detachement werd ingezet ", evidence, q) == []  # only the question so far
-    assert safe_words("Het C-130 detachement werd ingezet als onderdeel ", evidence, q) == \
-        ["Het", "C-130", "detachement", "werd", "ingezet", "als", "onderdeel"]
+    assert safe_words("Het C-130 detachement werd ingezet als onderdeel ", evidence, q) == []  # one new word: a stub
     assert safe_words("Het C-130 detachement werd ingezet als onderdeel van het Multinational ", evidence, q) == \
         ["Het", "C-130", "detachement", "werd", "ingezet", "als", "onderdeel", "van", "het", "Multinational"]
     assert safe_words("Het C-130 detachement werd ingezet door Atlantis ", evidence, q) == []  # not in a source
     assert safe_words("In 1999 werd ", evidence, q) == []  # a number no source holds
+    assert safe_words("In 2021 werd ", evidence, q) == ["In", "2021"]  # a number the question lacks: says something
+    assert safe_words("Het detachement werd ingezet als onderdeel [1].", evidence, q) == \
+        ["Het", "detachement", "werd", "ingezet", "als", "onderdeel"]  # a finished sentence: not an echo suffices
 
 
 def test_lead_from_keeps_the_words_shown_when_the_rest_fails_the_check(evidence: Evidence) -> None:
     reply = ("Het C-130 detachement werd ingezet als onderdeel van het Multinational Rotational Concept op de vloot "
              "van Atlantis met 1999 schepen [1].")
+    q = "Wanneer werd het C-130 detachement ingezet?"
     assert check_answer(reply, evidence)[0] == ""  # the whole sentence fails
-    assert lead_from(reply, evidence, "Wanneer werd het C-130 detachement ingezet?") == \
+    shown = safe_words(reply, evidence, q)
+    assert lead_from(reply, evidence, q, shown) == \
         "Het C-130 detachement werd ingezet als onderdeel van het Multinational Rotational Concept [1]."
+    assert lead_from(reply, evidence, q) == ""  # nothing shown (ask, not streamed): no stub, the quote stands in

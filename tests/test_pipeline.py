@@ -265,7 +265,8 @@ class _HeldGenerator:
 
 
 def test_generate_stream_shows_safe_words_while_the_model_still_writes(retriever: Retriever, stand_in_models) -> None:
-    held = _HeldGenerator("Het Multinational Rotational Concept werd gecoördineerd door Noorwegen en anderen [1].", 8)
+    held = _HeldGenerator("Het Multinational Rotational Concept werd gecoördineerd door Noorwegen ten dienste van "
+                          "MINUSMA en anderen [1].", 12)
     p = Pipeline(retriever, lambda: held, models=stand_in_models)
     events = []
     for e in p.ask_stream(MRC_QUESTION, mode="generate"):
@@ -279,11 +280,13 @@ def test_generate_stream_shows_safe_words_while_the_model_still_writes(retriever
 
 def test_generate_stream_keeps_the_shown_words_when_the_sentence_then_fails(generative: Pipeline,
                                                                             gen: ScriptedGenerator) -> None:
-    reply = ("Het Multinational Rotational Concept werd gecoördineerd door Noorwegen met 1999 onderzeeërs uit "
-             "Atlantis en Lemurië [1].")
+    reply = ("Het Multinational Rotational Concept werd gecoördineerd door Noorwegen ten dienste van MINUSMA met "
+             "1999 onderzeeërs uit Atlantis en Lemurië [1].")
     gen.enqueue(reply)
     names, tokens, done = _split(list(generative.ask_stream(MRC_QUESTION)))
     assert tokens == done["answer"] and "1999" not in tokens and "Atlantis" not in tokens
-    assert done["answer"].startswith("Het Multinational Rotational Concept werd gecoördineerd door Noorwegen [1].")
+    assert done["answer"].startswith("Het Multinational Rotational Concept werd gecoördineerd door Noorwegen ten "
+                                     "dienste van MINUSMA [1].")  # the words shown stay
     gen.enqueue(reply)
-    assert generative.ask(MRC_QUESTION, mode="generate").answer == done["answer"]  # ask() gives the same
+    asked = generative.ask(MRC_QUESTION, mode="generate").answer
+    assert "Atlantis" not in asked and not asked.startswith("Het Multinational Rotational Concept werd")  # the quote

@@ -132,10 +132,10 @@ def check_answer(text: str, evidence: Evidence, min_support: float = 0.5, questi
 def safe_words(text: str, evidence: Evidence, question: str = "") -> list[str]:
     """The longest prefix of the generated first sentence (as words, markers left out, a sentence's
     full stop not included) that can be shown before the model has finished: every content word and
-    number of it in one cited source (with its neighbours), and more than a restatement of `question`
-    (`_echoes`); it ends on a content word or a number. Should the rest of the sentence fail the
-    checks, these words become the sentence (`lead_from`): whatever follows,
-    `lead_from` keeps this prefix, so text streamed from it is never taken back."""
+    number of it in one cited source (with its neighbours), ending on a content word or a number, and
+    saying something: two content words the question lacks, or a number or yes/no it lacks (the whole
+    sentence, once finished: not a mere restatement, `_echoes`). Whatever follows, the answer keeps
+    the words shown (`lead_from`), so streamed text is never taken back."""
     body = _MARK.sub(" ", normalize_marks(text)).strip()
     spans = split_sentences(body)
     if not spans:
@@ -150,16 +150,25 @@ def safe_words(text: str, evidence: Evidence, question: str = "") -> list[str]:
     asked = content_terms(question)
     best = 0
     for i in range(1, len(words) + 1):
-        last = words[i - 1]
-        if not (ends and i == len(words)) and (last.endswith((",", ";", ":", "(")) or not (
-                content_terms(last) or _NUM.search(last))):
+        last, whole = words[i - 1], ends and i == len(words)
+        if not whole and (last.endswith((",", ";", ":", "(")) or not (content_terms(last) or _NUM.search(last))):
             continue  # a prefix ends on a content word or number, never mid-clause on a comma
         prefix = " ".join(words[:i])
         terms, numbers = content_terms(prefix), set(_NUM.findall(prefix))
-        held = terms and any(terms <= t and numbers <= n for t, n in facts)
-        if held and not (asked and _echoes(prefix, asked, question)):
+        if not (terms and any(terms <= t and numbers <= n for t, n in facts)):
+            continue
+        if (not asked or not _echoes(prefix, asked, question)) if whole else _says(prefix, terms, asked, question):
             best = i
     return [w for w in words[:best] if w]
+
+
+def _says(prefix: str, terms: set[str], asked: set[str], question: str) -> bool:
+    """A part of a sentence says something of its own: two content words, or a number or yes/no,
+    that the question lacks (so it is no stub like "De politiefunctionarissen in Mali")."""
+    polar = _POLARITY.findall(prefix)
+    if polar and not all(p.lower().strip() in question.lower() for p in polar):
+        return True
+    return bool(set(_NUM.findall(prefix)) - set(_NUM.findall(question))) or len(terms - asked) >= 2
 
 
 def _words(sentence: str) -> list[str]:
@@ -170,17 +179,17 @@ def _words(sentence: str) -> list[str]:
     return [w for w in words if w]
 
 
-def lead_from(text: str, evidence: Evidence, question: str = "") -> str:
+def lead_from(text: str, evidence: Evidence, question: str = "", shown: list[str] | None = None) -> str:
     """The generated answer's first sentence as it stands in the answer: the checked sentence
-    (`check_answer`) when it begins with the words `safe_words` allows to stream, otherwise those words
-    as the sentence, cited by the source holding them all; "" when neither exists."""
+    (`check_answer`; "" when none passes) — unless words of it were already `shown` (streamed) and the
+    checked sentence does not begin with them: then those words are the sentence, cited by the source
+    that holds them all, since what streams stays."""
     checked, _ = check_answer(text, evidence, question=question)
     first = split_sentences(checked)[:1]
     lead = checked[first[0][0]:first[0][1]].strip() if first else ""
-    safe = safe_words(text, evidence, question)
-    if not safe or _words(lead)[:len(safe)] == safe:
+    if not shown or _words(lead)[:len(shown)] == shown:
         return lead
-    prefix = " ".join(safe)
+    prefix = " ".join(shown)
     n = next(n for n in range(1, len(evidence.sentences) + 1) if support(prefix, _source(evidence, n)) == 1.0)
     return _place_marks(prefix + ".", [n])
 

@@ -186,7 +186,7 @@ class Pipeline:
         top = Evidence(evidence.sentences[:PROMPT_SENTENCES], evidence.hits)
         raw = yield from self._generate_streaming(messages, top, question, streamed)
         timings["generate"] = _ms(t)
-        lead = lead_from(raw, top, question)
+        lead = lead_from(raw, top, question, "".join(streamed).split() if streamed else None)
         if not lead or (not streamed and is_dutch(lead) is False):
             return extractive, self._count_tokens(messages)
         return lead_and_support(lead, evidence), self._count_tokens(messages)
