@@ -125,25 +125,25 @@ def _embed(texts: list[str], embedder: Embedder, cache_dir: Path, progress: bool
     keys = [text_key(t) for t in texts]
     span_keys = [text_key(SPANS_KEY + t) for t in texts]
     cache = EmbeddingCache(cache_dir / "embeddings", embedder.fingerprint)
-    bar = tqdm(total=len(texts), desc="embedden", unit="chunk", file=sys.stderr, disable=not progress)
     try:
         known = cache.get_many(sorted(set(keys + span_keys)))
         todo = sorted({i for i, (k, sk) in enumerate(zip(keys, span_keys)) if k not in known or sk not in known},
                       key=lambda i: len(texts[i]))
-        bar.update(len(texts) - len(todo))
-        for b in range(0, len(todo), batch):
-            idx = todo[b:b + batch]
-            vecs, span_vecs = embedder.embed_passages_with_spans([texts[i] for i in idx], [spans[i] for i in idx])
-            fresh = {keys[i]: v for i, v in zip(idx, vecs)} | {span_keys[i]: m.ravel() for i, m in zip(idx, span_vecs)}
-            cache.put_many(fresh)
-            known.update(fresh)
-            bar.update(len(idx))
-        bar.close()
+        with tqdm(total=len(texts), initial=len(texts) - len(todo), desc="embedden", unit="chunk", file=sys.stderr,
+                  disable=not progress) as bar:
+            for b in range(0, len(todo), batch):
+                idx = todo[b:b + batch]
+                vecs, span_vecs = embedder.embed_passages_with_spans([texts[i] for i in idx],
+                                                                     [spans[i] for i in idx])
+                fresh = {keys[i]: v for i, v in zip(idx, vecs)} | {span_keys[i]: m.ravel()
+                                                                   for i, m in zip(idx, span_vecs)}
+                cache.put_many(fresh)
+                known.update(fresh)
+                bar.update(len(idx))
         vectors = np.stack([known[k] for k in keys]).astype(np.float32)
         table = _sentence_table(texts, spans, [known[k].reshape(-1, vectors.shape[1]) for k in span_keys])
         own = _own_vectors(table[2], embedder, cache, progress, batch)
     finally:
-        bar.close()
         cache.close()
     return vectors, (table[0], table[1], own), len(todo)
 
@@ -166,8 +166,7 @@ def _own_vectors(sentences: list[str], embedder: Embedder, cache: EmbeddingCache
             bar.update(len(idx))
     if not keys:
         return np.zeros((0, 0), np.float32)
-    mat = np.stack([known[k] for k in keys]).astype(np.float32)
-    return mat / np.maximum(np.linalg.norm(mat, axis=1, keepdims=True), 1e-12)
+    return _unit_rows(np.stack([known[k] for k in keys]))
 
 
 def _sentence_table(texts: list[str], spans: list[list[tuple[int, int]]], matrices: list[np.ndarray],
@@ -183,5 +182,10 @@ def _sentence_table(texts: list[str], spans: list[list[tuple[int, int]]], matric
     keys = list(sums)
     if not keys:
         return [], np.zeros((0, matrices[0].shape[1] if matrices else 0), np.float32), []
-    mat = np.stack([sums[k] for k in keys]).astype(np.float32)
-    return keys, mat / np.maximum(np.linalg.norm(mat, axis=1, keepdims=True), 1e-12), [first[k] for k in keys]
+    return keys, _unit_rows(np.stack([sums[k] for k in keys])), [first[k] for k in keys]
+
+
+def _unit_rows(mat: np.ndarray) -> np.ndarray:
+    """Rows scaled to length 1 (float32); a zero row stays zero."""
+    mat = mat.astype(np.float32)
+    return mat / np.maximum(np.linalg.norm(mat, axis=1, keepdims=True), 1e-12)
