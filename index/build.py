@@ -19,10 +19,12 @@ from index.cache import EmbeddingCache, text_key
 from index.chunking import chunk_documents
 from index.embedder import Embedder
 from index.qdrant_store import QdrantLocation
-from index.sentences import sentence_key, split_sentences
+from index.sentences import SentenceTokens, sentence_key, split_sentences
 
 SPANS_KEY = "sentence-spans-v1\x00"  # cache key prefix of a chunk's sentence vectors
 OWN_KEY = "sentence-own-v1\x00"  # cache key prefix of a sentence embedded alone
+TOKENS_KEY = "sentence-tokens-v1\x00"  # cache key prefixes of its content tokens' states and ids
+TOKEN_IDS_KEY = "sentence-token-ids-v1\x00"
 
 PIPELINE_VERSION = 4  # bump when cleaning or chunking logic changes the chunks
 
@@ -143,9 +145,10 @@ def _embed(texts: list[str], embedder: Embedder, cache_dir: Path, progress: bool
         vectors = np.stack([known[k] for k in keys]).astype(np.float32)
         table = _sentence_table(texts, spans, [known[k].reshape(-1, vectors.shape[1]) for k in span_keys])
         own = _own_vectors(table[2], embedder, cache, progress, batch)
+        tokens = _token_table(table[2], embedder, cache, progress, batch)
     finally:
         cache.close()
-    return vectors, (table[0], table[1], own), len(todo)
+    return vectors, (table[0], table[1], own, tokens), len(todo)
 
 
 def _own_vectors(sentences: list[str], embedder: Embedder, cache: EmbeddingCache, progress: bool,
@@ -167,6 +170,33 @@ def _own_vectors(sentences: list[str], embedder: Embedder, cache: EmbeddingCache
     if not keys:
         return np.zeros((0, 0), np.float32)
     return _unit_rows(np.stack([known[k] for k in keys]))
+
+
+def _token_table(sentences: list[str], embedder: Embedder, cache: EmbeddingCache, progress: bool,
+                 batch: int) -> SentenceTokens | None:
+    """Each sentence's content tokens embedded alone (`token_vectors`), through the cache; None for an
+    embedder without token states."""
+    from tqdm import tqdm
+
+    if not hasattr(embedder, "token_vectors") or not sentences:
+        return None
+    keys = [text_key(TOKENS_KEY + t) for t in sentences]
+    id_keys = [text_key(TOKEN_IDS_KEY + t) for t in sentences]
+    known = cache.get_many(sorted(set(keys + id_keys)))
+    todo = sorted({i for i, (k, ik) in enumerate(zip(keys, id_keys)) if k not in known or ik not in known},
+                  key=lambda i: len(sentences[i]))
+    with tqdm(total=len(keys), initial=len(keys) - len(todo), desc="zinstokens", unit="zin", file=sys.stderr,
+              disable=not progress) as bar:
+        for b in range(0, len(todo), batch):
+            idx = todo[b:b + batch]
+            out = embedder.token_vectors([sentences[i] for i in idx])
+            fresh = {keys[i]: v.ravel() for i, (v, _) in zip(idx, out)} | {
+                id_keys[i]: ids.astype(np.float32) for i, (_, ids) in zip(idx, out)}
+            cache.put_many(fresh)
+            known.update(fresh)
+            bar.update(len(idx))
+    return SentenceTokens.from_lists([(known[k].reshape(-1, embedder.dim), known[ik].astype(np.int64))
+                                      for k, ik in zip(keys, id_keys)], embedder.dim)
 
 
 def _sentence_table(texts: list[str], spans: list[list[tuple[int, int]]], matrices: list[np.ndarray],

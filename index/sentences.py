@@ -5,7 +5,8 @@ the index use it, so a sentence of a retrieved passage finds its vector by its t
 each sentence's vector from its chunk's forward pass (late chunking, `embed_passages_with_spans`; a
 sentence in two overlapping chunks gets the mean) and, beside it, the sentence's own vector (the
 sentence embedded alone: what it says without its passage's context); `SentenceVectors` looks them up
-by text and returns their similarity to a query vector.
+by text and returns their similarity to a query vector. `SentenceTokens` keeps the token states of each
+sentence embedded alone, for a late-interaction match of the question's tokens (`token_match`).
 """
 
 from __future__ import annotations
@@ -56,16 +57,92 @@ def sentence_key(text: str) -> str:
     return text_key(text.strip())[:KEY_CHARS]
 
 
+class SentenceTokens:
+    """The content tokens of each sentence embedded alone: their normalised states (`vectors`, float16,
+    all sentences concatenated), their token ids and each sentence's `offsets` into both. The ids give
+    an idf per token (over the sentences), to weight the question's tokens."""
+
+    def __init__(self, vectors: np.ndarray, ids: np.ndarray, offsets: np.ndarray):
+        if len(vectors) != len(ids) or offsets[-1] != len(ids):
+            raise ValueError(f"{len(ids)} token ids for {len(vectors)} token vectors")
+        self.vectors, self.ids, self.offsets = vectors, ids.astype(np.int64), offsets.astype(np.int64)
+        n = len(offsets) - 1
+        seen = np.unique(np.stack([np.repeat(np.arange(n), np.diff(self.offsets)), self.ids]), axis=1)[1]
+        tokens, df = np.unique(seen, return_counts=True)
+        self._idf = dict(zip(tokens.tolist(), np.log((n + 1) / (df + 1)).tolist()))
+        self._unknown = float(np.log(n + 1))
+
+    @classmethod
+    def from_lists(cls, per_sentence: list[tuple[np.ndarray, np.ndarray]], dim: int) -> SentenceTokens:
+        offsets = np.cumsum([0] + [len(ids) for _, ids in per_sentence])
+        vectors = (np.concatenate([v for v, _ in per_sentence]) if per_sentence and offsets[-1]
+                   else np.zeros((0, dim), np.float32))
+        ids = np.concatenate([i for _, i in per_sentence]) if offsets[-1] else np.zeros(0, np.int64)
+        return cls(vectors.astype(np.float16), ids, offsets)
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def weights(self, ids: np.ndarray) -> np.ndarray:
+        """idf of each token (a small floor, so that no token weighs nothing)."""
+        return np.array([self._idf.get(int(i), self._unknown) for i in ids]) + 0.1
+
+    def match(self, rows: list[int], query: np.ndarray, query_ids: np.ndarray) -> np.ndarray:
+        """For each sentence row: (the idf-weighted mean over the question's tokens of their best cosine
+        to a token of the sentence, the mean over the sentence's tokens of their best cosine to the
+        question) — a late-interaction match, as ColBERT scores, on the e5 token states."""
+        out = np.zeros((len(rows), 2), np.float32)
+        if not len(query) or not rows:
+            return out
+        w = self.weights(query_ids)
+        w = w / w.sum()
+        spans = [(self.offsets[r], self.offsets[r + 1]) for r in rows]
+        sims = self.vectors[np.concatenate([np.arange(a, b) for a, b in spans])].astype(np.float32) @ query.T
+        pos = 0
+        for i, (a, b) in enumerate(spans):
+            block = sims[pos:pos + b - a]
+            pos += b - a
+            if len(block):
+                out[i] = (float(block.max(axis=0) @ w), float(block.max(axis=1).mean()))
+        return out
+
+
 class SentenceVectors:
     """Vectors of the index's sentences, looked up by sentence text: `vectors` late-chunked (in their
-    passage's context), `own` embedded alone (None for an index built before they existed)."""
+    passage's context), `own` embedded alone (None for an index built before they existed), `tokens`
+    the token states of each sentence embedded alone (None likewise)."""
 
-    def __init__(self, keys: list[str], vectors: np.ndarray, own: np.ndarray | None = None):
-        if len(keys) != len(vectors) or (own is not None and len(own) != len(keys)):
+    def __init__(self, keys: list[str], vectors: np.ndarray, own: np.ndarray | None = None,
+                 tokens: SentenceTokens | None = None):
+        if len(keys) != len(vectors) or (own is not None and len(own) != len(keys)) or (
+                tokens is not None and len(tokens) != len(keys)):
             raise ValueError(f"{len(keys)} sentence keys for {len(vectors)} vectors")
         self._row = {k: i for i, k in enumerate(keys)}
         self.vectors = vectors
         self.own = own
+        self.tokens = tokens
+
+    def token_match(self, texts: list[str], query: np.ndarray, query_ids: np.ndarray,
+                    embed: Callable[[list[str]], list[tuple[np.ndarray, np.ndarray]]] | None = None,
+                    max_embed: int = 4) -> np.ndarray:
+        """`SentenceTokens.match` for sentence texts, (n, 2). A sentence the index lacks is embedded with
+        `embed` when there are at most `max_embed` of them; otherwise it gets the lowest match of the
+        others."""
+        assert self.tokens is not None
+        rows = [self._row.get(sentence_key(t)) for t in texts]
+        out = np.full((len(texts), 2), np.nan, dtype=np.float32)
+        known = [i for i, r in enumerate(rows) if r is not None]
+        if known:
+            out[known] = self.tokens.match([rows[i] for i in known], query, query_ids)
+        missing = [i for i, r in enumerate(rows) if r is None]
+        if missing and embed is not None and len(missing) <= max_embed:
+            extra = SentenceTokens.from_lists(embed([texts[i] for i in missing]), query.shape[1])
+            extra._idf, extra._unknown = self.tokens._idf, self.tokens._unknown
+            out[missing] = extra.match(list(range(len(missing))), query, query_ids)
+        for j in range(2):
+            col = out[:, j]
+            col[np.isnan(col)] = np.nanmin(col) if known else 0.0
+        return out
 
     def __len__(self) -> int:
         return len(self._row)

@@ -9,6 +9,8 @@ Layout of an index folder (format version 3):
     sentences.npy     vectors of the distinct sentences of the chunks (float32, normalised)
     sentences.json    their keys (index.sentences.sentence_key), row i = vector i
     sentences_own.npy the same sentences each embedded alone (float32, normalised)
+    sentence_tokens.npy, sentence_token_ids.npy, sentence_token_offsets.npy
+                      their content tokens' states embedded alone (float16), token ids, offsets
 Written into a temporary sibling folder and renamed into place, so a crash never leaves a half index.
 With the Qdrant store (index/qdrant_store.py) dense.faiss and bm25/ are replaced by a Qdrant collection
 (named in the manifest under "store") and the compound heads are kept in heads.json.
@@ -31,9 +33,9 @@ from index.errors import IndexStoreError
 from index.lexical import LexicalIndex, compound_heads
 from index.qdrant_store import QdrantLocation, QdrantStore
 from index.schema import Chunk
-from index.sentences import SentenceVectors
+from index.sentences import SentenceTokens, SentenceVectors
 
-FORMAT_VERSION = 3  # 2: sentence vectors; 3: each sentence embedded alone as well
+FORMAT_VERSION = 4  # 2: sentence vectors; 3: each sentence embedded alone as well; 4: their token states
 FAISS_KINDS = ("flat", "hnsw", "ivf", "ivfpq")
 PQ_MIN_VECTORS = 10_000  # below this IVF-PQ has too little to train on: "ivfpq" is built flat
 
@@ -175,6 +177,11 @@ def write_index(out: Path, chunks: list[Chunk], documents: list[dict], vectors: 
             np.save(tmp / "sentences.npy", np.asarray(sentences[1], dtype=np.float32))
             (tmp / "sentences.json").write_text(json.dumps(sentences[0]), "utf-8")
             np.save(tmp / "sentences_own.npy", np.asarray(sentences[2], dtype=np.float32))
+            tokens = sentences[3] if len(sentences) > 3 else None
+            if tokens is not None:
+                np.save(tmp / "sentence_tokens.npy", tokens.vectors.astype(np.float16))
+                np.save(tmp / "sentence_token_ids.npy", tokens.ids.astype(np.int32))
+                np.save(tmp / "sentence_token_offsets.npy", tokens.offsets.astype(np.int64))
         manifest = {**manifest, **where, "format_version": FORMAT_VERSION, "faiss": faiss_kind,
                     "sentence_count": len(sentences[0]) if sentences else 0,
                     "dim": int(vectors.shape[1]), "chunk_count": len(chunks),
@@ -274,7 +281,12 @@ def _read_common(folder: Path) -> tuple[list[Chunk], list[dict], SentenceVectors
     if (folder / "sentences.npy").exists():
         keys = json.loads((folder / "sentences.json").read_text("utf-8"))
         own = folder / "sentences_own.npy"
-        sentences = SentenceVectors(keys, np.load(folder / "sentences.npy"), np.load(own) if own.exists() else None)
+        tokens = None
+        if (folder / "sentence_tokens.npy").exists():
+            tokens = SentenceTokens(np.load(folder / "sentence_tokens.npy"), np.load(folder / "sentence_token_ids.npy"),
+                                    np.load(folder / "sentence_token_offsets.npy"))
+        sentences = SentenceVectors(keys, np.load(folder / "sentences.npy"), np.load(own) if own.exists() else None,
+                                    tokens)
     return chunks, documents, sentences
 
 

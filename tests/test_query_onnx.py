@@ -23,12 +23,22 @@ class WordTokenizer:
     def __init__(self) -> None:
         self.calls: list[list[str]] = []
 
-    def __call__(self, texts, padding, truncation, max_length, return_tensors):
+    def __call__(self, texts, padding=False, truncation=False, max_length=32, return_tensors=None,
+                 add_special_tokens=True):
+        if isinstance(texts, str):  # a single text without special tokens: the prompt's length
+            return {"input_ids": [VOCAB[w] for w in texts.split()]}
         self.calls.append(list(texts))
         ids = [([1] + [VOCAB[w] for w in t.split()] + [2])[:max_length] for t in texts]
         width = max(map(len, ids))
         return {"input_ids": np.array([x + [0] * (width - len(x)) for x in ids]),
                 "attention_mask": np.array([[1] * len(x) + [0] * (width - len(x)) for x in ids])}
+
+
+    def convert_ids_to_tokens(self, ids):
+        return [WORDS[i] for i in ids]
+
+
+WORDS = list(VOCAB)
 
 
 @pytest.fixture(scope="module")
@@ -63,6 +73,23 @@ def test_exported_encoder_equals_torch_mean_pooling_with_padding(tiny_bert, tmp_
     np.testing.assert_allclose(got, want, atol=1e-5)  # padded rows pool only their own tokens
     np.testing.assert_allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
     assert encoder.encode(["wat is unifil"])[0] == pytest.approx(got[0], abs=1e-5)  # batch-independent
+
+
+def test_the_same_call_gives_the_question_tokens_states(tiny_bert, tmp_path: Path) -> None:
+    """encode_tokens: the content tokens of the text (no [CLS], prompt or [SEP]), their states from the
+    call that embedded the text (no second call), normalised, with their ids."""
+    path = ensure_query_onnx(tiny_bert, tmp_path, "tiny", "sha256:abcdef0123456789ff")
+    tok = WordTokenizer()
+    encoder = OnnxQueryEncoder(path, tok, prefix="query: ", max_length=8)
+    encoder.encode(["wat is unifil", "hoeveel mali"])
+    (states, ids), = encoder.encode_tokens(["hoeveel mali"])
+    assert len(tok.calls) == 1 and ids.tolist() == [VOCAB["hoeveel"], VOCAB["mali"]]
+    enc = WordTokenizer()(["query: hoeveel mali"], True, True, 8, "np")
+    with torch.no_grad():
+        want = tiny_bert(input_ids=torch.tensor(enc["input_ids"])).last_hidden_state.numpy()[0, 2:4]
+    np.testing.assert_allclose(states, want / np.linalg.norm(want, axis=1, keepdims=True), atol=1e-5)
+    (_, ids), = encoder.encode_tokens(["wat is mali"])  # not embedded before: one more call
+    assert len(tok.calls) == 2 and ids.tolist() == [VOCAB["wat"], VOCAB["is"], VOCAB["mali"]]
 
 
 def test_an_existing_export_is_reused(tiny_bert, tmp_path: Path) -> None:

@@ -61,6 +61,33 @@ def _assert_cited(answer: Answer) -> None:
         assert c.quote and c.quote in c.text
 
 
+def test_question_tokens_from_onnx_match_torch_and_the_index_holds_sentence_tokens(pipeline: Pipeline) -> None:
+    """The late-interaction match's two sides: the question's content tokens from the ONNX call equal
+    torch's, and a sentence of the index matches itself best among its passage's sentences."""
+    import numpy as np
+
+    from index.sentences import split_sentences
+
+    emb = pipeline.retriever.embedder
+    questions = ["Hoeveel militairen telde het C-130-detachement?", "Who commanded the helicopters in Mali?"]
+    emb.embed_queries(questions)
+    onnx_tokens = emb.token_vectors(questions, "query")
+    query_encoder, emb._query_encoder = emb._query_encoder, None
+    try:
+        torch_tokens = emb.token_vectors(questions, "query")
+    finally:
+        emb._query_encoder = query_encoder
+    for (a, ids_a), (b, ids_b) in zip(onnx_tokens, torch_tokens):
+        assert ids_a.tolist() == ids_b.tolist() and len(ids_a) >= 5  # words, no prompt or punctuation
+        assert (a * b).sum(axis=1).min() > 0.999
+    stored = pipeline.retriever.index.sentences
+    assert stored.tokens is not None and len(stored.tokens) == len(stored)
+    text = pipeline.retriever.index.chunks[100].text
+    sentences = [text[s:e].strip() for s, e in split_sentences(text) if e - s > 40]
+    q, ids = emb.token_vectors([sentences[0]], "passage")[0]
+    assert int(np.argmax(stored.token_match(sentences, q, ids)[:, 0])) == 0
+
+
 @pytest.mark.parametrize("item_id", ["d012", "d017", "d025"])
 def test_nearest_chunk_holds_the_evidence(pipeline: Pipeline, dev: dict[str, dict], item_id: str) -> None:
     item = dev[item_id]

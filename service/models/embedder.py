@@ -25,6 +25,17 @@ DEFAULT_EMBEDDER = "e5-small"
 log = logging.getLogger("vraagbaak.embedder")
 
 
+def content_tokens(states: np.ndarray, ids, prefix_tokens: int, tokenizer) -> tuple[np.ndarray, np.ndarray]:
+    """The tokens of a text that carry content: after <s> and the prompt's `prefix_tokens`, before </s>,
+    pieces with a letter or digit; their states normalised (float32) and their token ids."""
+    ids = np.asarray(ids, dtype=np.int64)[1 + prefix_tokens: len(ids) - 1]
+    states = np.asarray(states, dtype=np.float32)[1 + prefix_tokens: len(states) - 1]
+    keep = [i for i, p in enumerate(tokenizer.convert_ids_to_tokens(ids.tolist())) if any(c.isalnum() for c in p)]
+    if keep:
+        ids, states = ids[keep], states[keep]
+    return states / np.maximum(np.linalg.norm(states, axis=1, keepdims=True), 1e-9), ids
+
+
 class SentenceTransformerEmbedder:
     """A sentence-transformers folder on disk, run on the CPU, offline.
 
@@ -79,6 +90,21 @@ class SentenceTransformerEmbedder:
         if self._query_encoder is not None:
             return self._query_encoder.encode(texts)
         return self._encode(texts, "query")
+
+    def token_vectors(self, texts: list[str], kind: str = "passage") -> list[tuple[np.ndarray, np.ndarray]]:
+        """Each text's content tokens (`content_tokens`): normalised states and token ids, `kind`
+        "passage" or "query" (its prompt). Queries come from the ONNX encoder's call when it runs."""
+        if kind == "query" and self._query_encoder is not None:
+            return self._query_encoder.encode_tokens(texts)
+        import torch
+
+        prompt, tokenizer = self._prompt(kind), self.model.tokenizer
+        prefix = len(tokenizer(prompt, add_special_tokens=False)["input_ids"]) if prompt else 0
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
+            states = self.model.encode(texts, prompt=prompt, output_value="token_embeddings",
+                                       batch_size=self.batch_size, show_progress_bar=False)
+        ids = tokenizer([prompt + t for t in texts], truncation=True, max_length=self.model.max_seq_length)["input_ids"]
+        return [content_tokens(s.float().numpy(), i, prefix, tokenizer) for s, i in zip(states, ids)]
 
     @property
     def query_backend(self) -> str:
@@ -211,6 +237,18 @@ class FakeEmbedder:
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         return self.embed_passages(texts)
+
+    def token_vectors(self, texts: list[str], kind: str = "passage") -> list[tuple[np.ndarray, np.ndarray]]:
+        """One token per word: the word's hashed one-hot vector and its hash as the token id."""
+        out = []
+        for t in texts:
+            words = _WORD.findall(t.lower())
+            ids = np.array([int.from_bytes(hashlib.md5(w.encode()).digest()[:4], "little") % self.dim
+                            for w in words], dtype=np.int64)
+            vecs = np.zeros((len(words), self.dim), np.float32)
+            vecs[np.arange(len(words)), ids] = 1.0
+            out.append((vecs, ids))
+        return out
 
     def embed_passages_with_spans(self, texts: list[str], spans: list[list[tuple[int, int]]],
                                   ) -> tuple[np.ndarray, list[np.ndarray]]:

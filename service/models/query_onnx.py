@@ -10,7 +10,8 @@ chunking); this is for queries only.
 
 `ensure_query_onnx` exports `<model>/` to `cache_dir/<model name>.query-<fingerprint>.onnx` once
 (~10 s; written to a temp file and renamed, so it is complete or absent); `OnnxQueryEncoder` runs
-it. Mean pooling over the attention mask and L2 normalisation are part of the exported graph.
+it. Mean pooling over the attention mask and L2 normalisation are part of the exported graph; its second
+output, the token states, gives the question's tokens for the sentences' late-interaction match.
 Needs `onnx` (export) and `onnxruntime` (run); without them callers keep torch (see `attach_onnx`).
 """
 
@@ -19,14 +20,16 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import threading
 import time
 import warnings
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
 
 log = logging.getLogger("vraagbaak.embedder")
-EXPORT_VERSION = 2  # bump when the exported graph changes (2: padded trace example)
+EXPORT_VERSION = 3  # bump when the exported graph changes (2: padded trace example, 3: token states too)
 
 
 def onnx_path(cache_dir: Path, model_name: str, fingerprint: str) -> Path:
@@ -47,7 +50,7 @@ def export_onnx(auto_model, dest: Path) -> None:
             states = self.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
             mask = attention_mask.unsqueeze(-1).to(states.dtype)
             pooled = (states * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            return torch.nn.functional.normalize(pooled, dim=-1)
+            return torch.nn.functional.normalize(pooled, dim=-1), states
 
     # Traced with a padded batch, the shape the graph serves in batches; an all-ones example gave the
     # same results here (checked), the padded one keeps any mask shortcut out of the trace.
@@ -60,10 +63,10 @@ def export_onnx(auto_model, dest: Path) -> None:
         with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
             warnings.simplefilter("ignore")  # tracer warnings about shapes: the axes are dynamic
             torch.onnx.export(Pooled(auto_model.float().eval()), (example_ids, example_mask), str(tmp), dynamo=False,
-                              input_names=["input_ids", "attention_mask"], output_names=["vector"],
+                              input_names=["input_ids", "attention_mask"], output_names=["vector", "states"],
                               dynamic_axes={"input_ids": {0: "batch", 1: "tokens"},
                                             "attention_mask": {0: "batch", 1: "tokens"},
-                                            "vector": {0: "batch"}},
+                                            "vector": {0: "batch"}, "states": {0: "batch", 1: "tokens"}},
                               opset_version=17)
         os.replace(tmp, dest)
     finally:
@@ -112,7 +115,8 @@ def ensure_int8(path: Path, progress: bool = False) -> Path:
 
 
 class OnnxQueryEncoder:
-    """Runs an exported encoder: texts -> normalised float32 vectors (one ORT call per batch)."""
+    """Runs an exported encoder: texts -> normalised float32 vectors (one ORT call per batch). The
+    same call's token states are kept for the last few hundred texts (`encode_tokens`)."""
 
     def __init__(self, path: Path, tokenizer, prefix: str = "", max_length: int = 512, threads: int = 1):
         import onnxruntime as ort
@@ -124,10 +128,35 @@ class OnnxQueryEncoder:
         self.path, self.prefix, self.max_length = Path(path), prefix, max_length
         self._tokenizer = tokenizer
         self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self._tokens: OrderedDict[str, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._lock = threading.Lock()
 
     def encode(self, texts: list[str]) -> np.ndarray:
         enc = self._tokenizer([self.prefix + t for t in texts], padding=True, truncation=True,
                               max_length=self.max_length, return_tensors="np")
         feeds = {"input_ids": enc["input_ids"].astype(np.int64),
                  "attention_mask": enc["attention_mask"].astype(np.int64)}
-        return np.asarray(self._session.run(None, feeds)[0], dtype=np.float32)
+        outputs = self._session.run(None, feeds)
+        if len(outputs) > 1:
+            lengths = enc["attention_mask"].sum(axis=1)
+            with self._lock:
+                for t, ids, states, n in zip(texts, enc["input_ids"], outputs[1], lengths):
+                    self._tokens[t] = (states[:n], ids[:n])
+                    self._tokens.move_to_end(t)
+                while len(self._tokens) > 256:
+                    self._tokens.popitem(last=False)
+        return np.asarray(outputs[0], dtype=np.float32)
+
+    def encode_tokens(self, texts: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The content tokens' normalised states and ids of each text (`content_tokens`), from the
+        call that embedded it when it is still kept, else from a new one."""
+        from service.models.embedder import content_tokens
+
+        with self._lock:
+            todo = [t for t in texts if t not in self._tokens]
+        if todo:
+            self.encode(todo)
+        with self._lock:
+            raw = [self._tokens[t] for t in texts]
+        prefix = len(self._tokenizer(self.prefix, add_special_tokens=False)["input_ids"]) if self.prefix else 0
+        return [content_tokens(states, ids, prefix, self._tokenizer) for states, ids in raw]

@@ -39,7 +39,7 @@ SENTENCE_FEATURES = (
     "lex_near", "lex_gap", "lex_mass", "prev_lex", "next_lex", "ends_stop", "has_digit", "reference",
     "passage_prior", "passage_fused", "passage_dense", "passage_bm25", "type_match", "kind_asked",
     *(f"match_{k}" for k in KINDS), "log_chars", "first", "short", "english", "english_dense", "english_lex",
-    "repeats", "own_dense", "own_gap", "own_rank", "own_x_dense",
+    "repeats", "own_dense", "own_gap", "own_rank", "own_x_dense", "tok", "tok_gap", "tok_rank", "tok_rev",
 )
 PASSAGE_FEATURES = ("prior", "dense_in", "bm25_in", "best_p", "second_p", "best_dense", "best_lex", "sentences")
 QUESTION_FEATURES = (
@@ -62,10 +62,12 @@ def is_english(question: str) -> bool:
 def sentence_features(q: dict[str, float], kind: str | None, hits: list, idf: IdfTable,
                       similarity: Similarity | None, english: bool = False,
                       said: frozenset[str] = frozenset(), own_similarity: Similarity | None = None,
-                      ) -> list[Candidate]:
+                      token_match: Similarity | None = None) -> list[Candidate]:
     """Every sentence of `hits` (at least 25 characters) with its feature vector (SENTENCE_FEATURES).
     `similarity`: the late-chunked sentence vectors' cosine to the query; `own_similarity`: the
-    sentences embedded alone (what a sentence says by itself; the late-chunked one stands in without)."""
+    sentences embedded alone (what a sentence says by itself; the late-chunked one stands in without);
+    `token_match`: (n, 2) late-interaction match of the question's tokens with each sentence's
+    (`SentenceTokens.match`; the own similarity stands in without)."""
     rows: list[tuple[Sentence, dict[str, float]]] = []
     coverage = Coverage(q, idf)
     top_score = max((h.score for h in hits), default=1.0) or 1.0
@@ -114,6 +116,11 @@ def sentence_features(q: dict[str, float], kind: str | None, hits: list, idf: Id
     x[:, col["own_gap"]] = own - own.max()
     x[np.argsort(-own, kind="stable"), col["own_rank"]] = 1 / (1 + np.arange(len(rows)))
     x[:, col["own_x_dense"]] = own * sims
+    tok = token_match([s.text for s, _ in rows]) if token_match is not None else np.stack([own, own], axis=1)
+    x[:, col["tok"]] = tok[:, 0]
+    x[:, col["tok_gap"]] = tok[:, 0] - tok[:, 0].max()
+    x[np.argsort(-tok[:, 0], kind="stable"), col["tok_rank"]] = 1 / (1 + np.arange(len(rows)))
+    x[:, col["tok_rev"]] = tok[:, 1]
     x[:, col["lex_gap"]] = x[:, col["lex"]] - x[:, col["lex"]].max()
     x[:, col["english_dense"]] = x[:, col["dense"]] * x[:, col["english"]]
     x[:, col["english_lex"]] = x[:, col["lex"]] * x[:, col["english"]]
@@ -291,7 +298,8 @@ class Analysis:
 
 def analyse(question: str, query: str, conversation: str, hits: list, idf: IdfTable, similarity: Similarity | None,
             models: Models, corpus: str = "", heads: frozenset[str] = frozenset(),
-            said: frozenset[str] = frozenset(), own_similarity: Similarity | None = None) -> Analysis:
+            said: frozenset[str] = frozenset(), own_similarity: Similarity | None = None,
+            token_match: Similarity | None = None) -> Analysis:
     """Rank the sentences of `hits` for `question` and estimate whether they answer it. `query` is the
     standalone search query (a follow-up with its context), `conversation` the recent turns' text."""
     from service.qa.evidence import expected_type, question_weights
@@ -300,8 +308,8 @@ def analyse(question: str, query: str, conversation: str, hits: list, idf: IdfTa
     kind = expected_type(question)
     english = is_english(question)
     weights = question_weights(question, idf, conversation)
-    ranked = rank(sentence_features(weights, kind, hits, idf, similarity, english, said, own_similarity),
-                  models.ranker)
+    ranked = rank(sentence_features(weights, kind, hits, idf, similarity, english, said, own_similarity,
+                                    token_match), models.ranker)
     missing = tuple(missing_entities(question, hits, heads, idf, corpus))
     cover = passage_coverage(question, hits, idf, conversation) if hits else 0.0
     years = _YEAR.findall(question)

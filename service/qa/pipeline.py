@@ -98,7 +98,8 @@ class Pipeline:
         return learned.analyse(question, query, conversation, hits, self.idf,
                                self.retriever.sentence_similarity(query, embed_missing=False), self.models,
                                self._corpus, self.retriever.compound_heads, said,
-                               self.retriever.sentence_similarity(query, embed_missing=False, own=True))
+                               self.retriever.sentence_similarity(query, embed_missing=False, own=True),
+                               self.retriever.token_match(query))
 
     def ask(self, question: str, history: list[Turn] | None = None, mode: str | None = None,
             k: int | None = None) -> Answer:

@@ -123,6 +123,16 @@ class Retriever:
         embed = self.embedder.embed_passages if embed_missing else None
         return lambda texts: vectors.similarities(texts, qv, embed=embed, own=own)
 
+    def token_match(self, query: str) -> Callable[[list[str]], np.ndarray] | None:
+        """Sentence texts -> (n, 2) late-interaction match of `query`'s tokens with the sentences'
+        (`SentenceTokens.match`); None when the index or the embedder has no token states."""
+        vectors = self.index.sentences
+        if vectors is None or vectors.tokens is None or not hasattr(self.embedder, "token_vectors"):
+            return None
+        self.query_vector(query)  # the ONNX encoder keeps the tokens of the call that embeds the query
+        q, ids = self.embedder.token_vectors([query], "query")[0]
+        return lambda texts: vectors.token_match(texts, q, ids)
+
     # -- search ----------------------------------------------------------------------------------------
     def query_vector(self, query: str) -> np.ndarray:
         """The embedder's (normalised) vector of `query`, cached for the last few hundred queries."""
