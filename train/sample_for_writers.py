@@ -1,0 +1,47 @@
+"""Batches of report sentences for question writers (helper agents), for the training data of the
+learned ranker and answerability model. No eval set is read: only the index's sentences.
+
+The sentences come from the same pool as `make_questions.py` (60–350 characters, shuffled with a fixed
+seed), minus those already used by any file in train/data/ (and train/data/extra/). The writers'
+instructions are in train/writers/INSTRUCTIONS.md; what three writers wrote from three batches of 160
+sentences (639 questions) is train/data/extra/questions-written-{1,2,3}.jsonl: kept out of training,
+because training on them made the figures worse (docs/answers.md).
+
+Usage: .venv/bin/python train/sample_for_writers.py --n 480 --batches 3 --out /tmp/writers
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from train.make_questions import sentence_pool  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=480, help="sentences in all")
+    ap.add_argument("--batches", type=int, default=3)
+    ap.add_argument("--index", default=str(ROOT / "var" / "index"))
+    ap.add_argument("--out", required=True, help="folder for batch-K.jsonl")
+    a = ap.parse_args()
+    used = {json.loads(line)["sid"] for path in (ROOT / "train" / "data").rglob("questions*.jsonl")
+            for line in path.open(encoding="utf-8") if line.strip()}
+    pool = [p for p in sentence_pool(Path(a.index)) if p["sid"] not in used][: a.n]
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for b in range(a.batches):
+        part = pool[b:: a.batches]
+        with (out / f"batch-{b + 1}.jsonl").open("w", encoding="utf-8") as f:
+            for i, p in enumerate(part):
+                f.write(json.dumps({"n": i + 1, **p}, ensure_ascii=False) + "\n")
+        print(f"{out / f'batch-{b + 1}.jsonl'}: {len(part)} sentences")
+
+
+if __name__ == "__main__":
+    main()
