@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -119,54 +120,59 @@ def _check_collection(loc: QdrantLocation | None, manifest: dict) -> None:
 def _embed(texts: list[str], embedder: Embedder, cache_dir: Path, progress: bool, batch: int = 32):
     """Chunk vectors and the vectors of the chunks' sentences (one forward pass per chunk; see
     embed_passages_with_spans), and each sentence embedded alone, through the embedding cache; returns
-    (vectors, (keys, sentence vectors, own sentence vectors), number of chunks embedded). A sentence in
-    two overlapping chunks gets the mean."""
-    from tqdm import tqdm
-
+    (vectors, (keys, sentence vectors, own sentence vectors, their token states), number of chunks
+    embedded). A sentence in two overlapping chunks gets the mean."""
     spans = [split_sentences(t) for t in texts]
     keys = [text_key(t) for t in texts]
     span_keys = [text_key(SPANS_KEY + t) for t in texts]
     cache = EmbeddingCache(cache_dir / "embeddings", embedder.fingerprint)
+
+    def chunk_pass(idx: list[int]) -> dict[str, np.ndarray]:
+        vecs, span_vecs = embedder.embed_passages_with_spans([texts[i] for i in idx], [spans[i] for i in idx])
+        return {keys[i]: v for i, v in zip(idx, vecs)} | {span_keys[i]: m.ravel() for i, m in zip(idx, span_vecs)}
+
     try:
-        known = cache.get_many(sorted(set(keys + span_keys)))
-        todo = sorted({i for i, (k, sk) in enumerate(zip(keys, span_keys)) if k not in known or sk not in known},
-                      key=lambda i: len(texts[i]))
-        with tqdm(total=len(texts), initial=len(texts) - len(todo), desc="embedden", unit="chunk", file=sys.stderr,
-                  disable=not progress) as bar:
-            for b in range(0, len(todo), batch):
-                idx = todo[b:b + batch]
-                vecs, span_vecs = embedder.embed_passages_with_spans([texts[i] for i in idx],
-                                                                     [spans[i] for i in idx])
-                fresh = {keys[i]: v for i, v in zip(idx, vecs)} | {span_keys[i]: m.ravel()
-                                                                   for i, m in zip(idx, span_vecs)}
-                cache.put_many(fresh)
-                known.update(fresh)
-                bar.update(len(idx))
+        known, embedded = _through_cache(cache, list(zip(keys, span_keys)), texts, chunk_pass,
+                                         "embedden", "chunk", progress, batch)
         vectors = np.stack([known[k] for k in keys]).astype(np.float32)
         table = _sentence_table(texts, spans, [known[k].reshape(-1, vectors.shape[1]) for k in span_keys])
         own = _own_vectors(table[2], embedder, cache, progress, batch)
         tokens = _token_table(table[2], embedder, cache, progress, batch)
     finally:
         cache.close()
-    return vectors, (table[0], table[1], own, tokens), len(todo)
+    return vectors, (table[0], table[1], own, tokens), embedded
+
+
+def _through_cache(cache: EmbeddingCache, item_keys: list[tuple[str, ...]], texts: list[str],
+                   compute: Callable[[list[int]], dict[str, np.ndarray]], desc: str, unit: str, progress: bool,
+                   batch: int) -> tuple[dict[str, np.ndarray], int]:
+    """The cached values of every item's keys; items missing any are computed by `compute` (item
+    indexes -> key: value), shortest text first, in batches, with a progress bar, and stored. Returns
+    the values by key and the number of items computed."""
+    from tqdm import tqdm
+
+    known = cache.get_many(sorted({k for ks in item_keys for k in ks}))
+    todo = sorted({i for i, ks in enumerate(item_keys) if any(k not in known for k in ks)}, key=lambda i: len(texts[i]))
+    with tqdm(total=len(item_keys), initial=len(item_keys) - len(todo), desc=desc, unit=unit, file=sys.stderr,
+              disable=not progress) as bar:
+        for b in range(0, len(todo), batch):
+            idx = todo[b:b + batch]
+            fresh = compute(idx)
+            cache.put_many(fresh)
+            known.update(fresh)
+            bar.update(len(idx))
+    return known, len(todo)
 
 
 def _own_vectors(sentences: list[str], embedder: Embedder, cache: EmbeddingCache, progress: bool,
                  batch: int) -> np.ndarray:
     """Each sentence embedded alone (`passage: ` + its text), through the cache, normalised."""
-    from tqdm import tqdm
-
     keys = [text_key(OWN_KEY + t) for t in sentences]
-    known = cache.get_many(sorted(set(keys)))
-    todo = sorted({i for i, k in enumerate(keys) if k not in known}, key=lambda i: len(sentences[i]))
-    with tqdm(total=len(keys), initial=len(keys) - len(todo), desc="zinnen", unit="zin", file=sys.stderr,
-              disable=not progress) as bar:
-        for b in range(0, len(todo), batch):
-            idx = todo[b:b + batch]
-            fresh = {keys[i]: v for i, v in zip(idx, embedder.embed_passages([sentences[i] for i in idx]))}
-            cache.put_many(fresh)
-            known.update(fresh)
-            bar.update(len(idx))
+
+    def own_pass(idx: list[int]) -> dict[str, np.ndarray]:
+        return {keys[i]: v for i, v in zip(idx, embedder.embed_passages([sentences[i] for i in idx]))}
+
+    known, _ = _through_cache(cache, [(k,) for k in keys], sentences, own_pass, "zinnen", "zin", progress, batch)
     if not keys:
         return np.zeros((0, 0), np.float32)
     return _unit_rows(np.stack([known[k] for k in keys]))
@@ -176,25 +182,18 @@ def _token_table(sentences: list[str], embedder: Embedder, cache: EmbeddingCache
                  batch: int) -> SentenceTokens | None:
     """Each sentence's content tokens embedded alone (`token_vectors`), through the cache; None for an
     embedder without token states."""
-    from tqdm import tqdm
-
     if not hasattr(embedder, "token_vectors") or not sentences:
         return None
     keys = [text_key(TOKENS_KEY + t) for t in sentences]
     id_keys = [text_key(TOKEN_IDS_KEY + t) for t in sentences]
-    known = cache.get_many(sorted(set(keys + id_keys)))
-    todo = sorted({i for i, (k, ik) in enumerate(zip(keys, id_keys)) if k not in known or ik not in known},
-                  key=lambda i: len(sentences[i]))
-    with tqdm(total=len(keys), initial=len(keys) - len(todo), desc="zinstokens", unit="zin", file=sys.stderr,
-              disable=not progress) as bar:
-        for b in range(0, len(todo), batch):
-            idx = todo[b:b + batch]
-            out = embedder.token_vectors([sentences[i] for i in idx])
-            fresh = {keys[i]: v.ravel() for i, (v, _) in zip(idx, out)} | {
-                id_keys[i]: ids.astype(np.float32) for i, (_, ids) in zip(idx, out)}
-            cache.put_many(fresh)
-            known.update(fresh)
-            bar.update(len(idx))
+
+    def token_pass(idx: list[int]) -> dict[str, np.ndarray]:
+        out = embedder.token_vectors([sentences[i] for i in idx])
+        return {keys[i]: v.ravel() for i, (v, _) in zip(idx, out)} | {
+            id_keys[i]: ids.astype(np.float32) for i, (_, ids) in zip(idx, out)}
+
+    known, _ = _through_cache(cache, list(zip(keys, id_keys)), sentences, token_pass, "zinstokens", "zin",
+                              progress, batch)
     return SentenceTokens.from_lists([(known[k].reshape(-1, embedder.dim), known[ik].astype(np.int64))
                                       for k, ik in zip(keys, id_keys)], embedder.dim)
 
