@@ -122,26 +122,16 @@ class SentenceVectors:
         self.own = own
         self.tokens = tokens
 
-    def token_match(self, texts: list[str], query: np.ndarray, query_ids: np.ndarray,
-                    embed: Callable[[list[str]], list[tuple[np.ndarray, np.ndarray]]] | None = None,
-                    max_embed: int = 4) -> np.ndarray:
-        """`SentenceTokens.match` for sentence texts, (n, 2). A sentence the index lacks is embedded with
-        `embed` when there are at most `max_embed` of them; otherwise it gets the lowest match of the
-        others."""
+    def token_match(self, texts: list[str], query: np.ndarray, query_ids: np.ndarray) -> np.ndarray:
+        """`SentenceTokens.match` for sentence texts, (n, 2); a sentence the index lacks (a fragment cut at
+        a passage edge) gets the lowest match of the others."""
         assert self.tokens is not None
         rows = [self._row.get(sentence_key(t)) for t in texts]
-        out = np.full((len(texts), 2), np.nan, dtype=np.float32)
         known = [i for i, r in enumerate(rows) if r is not None]
+        out = np.zeros((len(texts), 2), dtype=np.float32)
         if known:
             out[known] = self.tokens.match([rows[i] for i in known], query, query_ids)
-        missing = [i for i, r in enumerate(rows) if r is None]
-        if missing and embed is not None and len(missing) <= max_embed:
-            extra = SentenceTokens.from_lists(embed([texts[i] for i in missing]), query.shape[1])
-            extra._idf, extra._unknown = self.tokens._idf, self.tokens._unknown
-            out[missing] = extra.match(list(range(len(missing))), query, query_ids)
-        for j in range(2):
-            col = out[:, j]
-            col[np.isnan(col)] = np.nanmin(col) if known else 0.0
+            out[[i for i, r in enumerate(rows) if r is None]] = out[known].min(axis=0)
         return out
 
     def __len__(self) -> int:

@@ -1,6 +1,6 @@
 """The index folder on disk: FAISS vectors + BM25 + chunks + a manifest that `load_index` checks.
 
-Layout of an index folder (format version 3):
+Layout of an index folder (format version 4):
     manifest.json     format, embedder name/fingerprint/dim, counts, corpus checksum, build time, file sha256s
     chunks.jsonl      one chunk per line, row i = FAISS id i = BM25 doc i
     documents.json    document metadata (title, publisher, year, pages)

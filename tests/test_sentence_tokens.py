@@ -36,21 +36,13 @@ def test_match_is_the_idf_weighted_mean_of_each_question_tokens_best_cosine() ->
     assert t.match([], E[[0]], np.array([10])).shape == (0, 2)
 
 
-def test_token_match_by_text_embeds_a_few_unknown_sentences_else_takes_the_lowest() -> None:
+def test_token_match_by_text_gives_an_unknown_sentence_the_lowest_match() -> None:
     keys = [sentence_key(s) for s in ("Een.", "Twee.", "Drie.")]
     vectors = SentenceVectors(keys, np.zeros((3, 4), np.float32), tokens=_tokens())
     q, ids = E[[0, 1]], np.array([10, 11])
-    embedded = []
-
-    def embed(texts):
-        embedded.extend(texts)
-        return [(E[[1]], np.array([11])) for _ in texts]
-
-    m = vectors.token_match(["Twee.", "Nieuw."], q, ids, embed=embed)
-    assert embedded == ["Nieuw."] and m[1, 1] == pytest.approx(1.0)
-    assert m[1, 0] == pytest.approx((np.log(2) + 0.1) / (np.log(4 / 3) + np.log(2) + 0.2))
-    m = vectors.token_match(["Drie.", "Nieuw."], q, ids, embed=None)
-    assert m[1] == pytest.approx(m[0])  # unknown and not embedded: the lowest of the others
+    m = vectors.token_match(["Een.", "Twee.", "Nieuw."], q, ids)
+    assert m[0] == pytest.approx([1.0, 1.0]) and m[2] == pytest.approx(m[1])  # the lowest of the others
+    assert vectors.token_match(["Nieuw."], q, ids) == pytest.approx(np.zeros((1, 2)))
     with pytest.raises(ValueError):
         SentenceVectors(keys[:2], np.zeros((2, 4), np.float32), tokens=_tokens())
 

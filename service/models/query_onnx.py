@@ -130,6 +130,7 @@ class OnnxQueryEncoder:
         self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self._tokens: OrderedDict[str, tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._lock = threading.Lock()
+        self._prefix_tokens: int | None = None  # tokens of the prompt, counted on the first encode_tokens
 
     def encode(self, texts: list[str]) -> np.ndarray:
         enc = self._tokenizer([self.prefix + t for t in texts], padding=True, truncation=True,
@@ -158,5 +159,7 @@ class OnnxQueryEncoder:
             self.encode(todo)
         with self._lock:
             raw = [self._tokens[t] for t in texts]
-        prefix = len(self._tokenizer(self.prefix, add_special_tokens=False)["input_ids"]) if self.prefix else 0
-        return [content_tokens(states, ids, prefix, self._tokenizer) for states, ids in raw]
+        if self._prefix_tokens is None:
+            prompt = self._tokenizer(self.prefix, add_special_tokens=False)["input_ids"] if self.prefix else []
+            self._prefix_tokens = len(prompt)
+        return [content_tokens(states, ids, self._prefix_tokens, self._tokenizer) for states, ids in raw]
