@@ -63,6 +63,7 @@ def main() -> None:
     variants = {
         "as shipped": lambda: None,
         "depth 8 (passages ranked)": lambda: setattr(p, "depth", 8),
+        "depth 24 (passages ranked)": lambda: setattr(p, "depth", 24),
         "no passage reranking": lambda: setattr(p, "models", learned.Models(
             models.ranker, models.answerable, learned.Logistic.untrained(learned.PASSAGE_FEATURES))),
         "follow-up: no earlier question in the query": lambda: setattr(
