@@ -137,7 +137,7 @@ def _embed(texts: list[str], embedder: Embedder, cache_dir: Path, progress: bool
         vectors = np.stack([known[k] for k in keys]).astype(np.float32)
         table = _sentence_table(texts, spans, [known[k].reshape(-1, vectors.shape[1]) for k in span_keys])
         own = _own_vectors(table[2], embedder, cache, progress, batch)
-        tokens = _token_table(table[2], embedder, cache, progress, batch)
+        tokens = _token_table(table[2], embedder, cache, progress, batch, vectors.shape[1])
     finally:
         cache.close()
     return vectors, (table[0], table[1], own, tokens), embedded
@@ -179,9 +179,10 @@ def _own_vectors(sentences: list[str], embedder: Embedder, cache: EmbeddingCache
 
 
 def _token_table(sentences: list[str], embedder: Embedder, cache: EmbeddingCache, progress: bool,
-                 batch: int) -> SentenceTokens | None:
+                 batch: int, dim: int) -> SentenceTokens | None:
     """Each sentence's content tokens embedded alone (`token_vectors`), through the cache; None for an
-    embedder without token states."""
+    embedder without token states. `dim`: the vectors' width (known from the chunk vectors, so that a
+    build from the cache never loads the model to ask it)."""
     if not hasattr(embedder, "token_vectors") or not sentences:
         return None
     keys = [text_key(TOKENS_KEY + t) for t in sentences]
@@ -194,8 +195,8 @@ def _token_table(sentences: list[str], embedder: Embedder, cache: EmbeddingCache
 
     known, _ = _through_cache(cache, list(zip(keys, id_keys)), sentences, token_pass, "zinstokens", "zin",
                               progress, batch)
-    return SentenceTokens.from_lists([(known[k].reshape(-1, embedder.dim), known[ik].astype(np.int64))
-                                      for k, ik in zip(keys, id_keys)], embedder.dim)
+    return SentenceTokens.from_lists([(known[k].reshape(-1, dim), known[ik].astype(np.int64))
+                                      for k, ik in zip(keys, id_keys)], dim)
 
 
 def _sentence_table(texts: list[str], spans: list[list[tuple[int, int]]], matrices: list[np.ndarray],
