@@ -6,6 +6,8 @@ otherwise only chunks whose text changed are embedded again (the embedding cache
 
 from __future__ import annotations
 
+import hashlib
+import json
 import sys
 import time
 from collections.abc import Callable
@@ -20,12 +22,13 @@ from index.cache import EmbeddingCache, text_key
 from index.chunking import chunk_documents
 from index.embedder import Embedder
 from index.qdrant_store import QdrantLocation
-from index.sentences import SentenceTokens, sentence_key, split_sentences
+from index.sentences import SentenceQuestions, SentenceTokens, sentence_key, split_sentences
 
 SPANS_KEY = "sentence-spans-v1\x00"  # cache key prefix of a chunk's sentence vectors
 OWN_KEY = "sentence-own-v1\x00"  # cache key prefix of a sentence embedded alone
 TOKENS_KEY = "sentence-tokens-v1\x00"  # cache key prefixes of its content tokens' states and ids
 TOKEN_IDS_KEY = "sentence-token-ids-v1\x00"
+QUESTION_KEY = "sentence-question-v1\x00"  # cache key prefix of a sentence question embedded as a query
 
 PIPELINE_VERSION = 4  # bump when cleaning or chunking logic changes the chunks
 
@@ -39,10 +42,13 @@ class BuildConfig:
     chunk_overlap: int = 48
     faiss_kind: str = "flat"
     qdrant: QdrantLocation | None = None  # None: FAISS + bm25s in the folder; else this Qdrant collection
+    questions: Path | None = None  # folder of written-*.jsonl: questions per sentence (questions/README.md)
 
     def settings(self) -> dict:
         s = {"chunk_tokens": self.chunk_tokens, "chunk_overlap": self.chunk_overlap,
              "faiss": self.faiss_kind, "pipeline_version": PIPELINE_VERSION}
+        if self.questions is not None:
+            s["questions"] = questions_checksum(self.questions)
         if self.qdrant is not None:
             s["store"] = {"kind": "qdrant", **self.qdrant.describe()}
         return s
@@ -95,7 +101,8 @@ def build_index(cfg: BuildConfig, embedder: Embedder, progress: bool = True, for
             pass  # damaged: rebuild below
     docs = [corpus.to_document(s, entries.get(s.path.name, {})) for s in sources]
     chunks = chunk_documents(docs, embedder.count_tokens, cfg.chunk_tokens, cfg.chunk_overlap)
-    vectors, sentences, embedded = _embed([c.text for c in chunks], embedder, cfg.cache_dir, progress)
+    vectors, sentences, embedded = _embed([c.text for c in chunks], embedder, cfg.cache_dir, progress,
+                                          read_questions(cfg.questions) if cfg.questions else {})
     manifest = store.write_index(
         cfg.out, chunks, [d.meta() for d in docs], vectors,
         {"embedder": {"name": embedder.name, "fingerprint": embedder.fingerprint},
@@ -117,11 +124,13 @@ def _check_collection(loc: QdrantLocation | None, manifest: dict) -> None:
             raise store.IndexStoreError(f"collectie {loc.collection!r} heeft {points} punten")
 
 
-def _embed(texts: list[str], embedder: Embedder, cache_dir: Path, progress: bool, batch: int = 32):
+def _embed(texts: list[str], embedder: Embedder, cache_dir: Path, progress: bool,
+           questions: dict[str, list[str]] | None = None, batch: int = 32):
     """Chunk vectors and the vectors of the chunks' sentences (one forward pass per chunk; see
-    embed_passages_with_spans), and each sentence embedded alone, through the embedding cache; returns
-    (vectors, (keys, sentence vectors, own sentence vectors, their token states), number of chunks
-    embedded). A sentence in two overlapping chunks gets the mean."""
+    embed_passages_with_spans), each sentence embedded alone, and the questions written for the
+    sentences (by sentence key) embedded as queries, through the embedding cache; returns (vectors,
+    (keys, sentence vectors, own sentence vectors, their token states, their questions), number of
+    chunks embedded). A sentence in two overlapping chunks gets the mean."""
     spans = [split_sentences(t) for t in texts]
     keys = [text_key(t) for t in texts]
     span_keys = [text_key(SPANS_KEY + t) for t in texts]
@@ -138,9 +147,10 @@ def _embed(texts: list[str], embedder: Embedder, cache_dir: Path, progress: bool
         table = _sentence_table(texts, spans, [known[k].reshape(-1, vectors.shape[1]) for k in span_keys])
         own = _own_vectors(table[2], embedder, cache, progress, batch)
         tokens = _token_table(table[2], embedder, cache, progress, batch, vectors.shape[1])
+        asked = _question_table(table[0], questions or {}, embedder, cache, progress, batch, vectors.shape[1])
     finally:
         cache.close()
-    return vectors, (table[0], table[1], own, tokens), embedded
+    return vectors, (table[0], table[1], own, tokens, asked), embedded
 
 
 def _through_cache(cache: EmbeddingCache, item_keys: list[tuple[str, ...]], texts: list[str],
@@ -197,6 +207,47 @@ def _token_table(sentences: list[str], embedder: Embedder, cache: EmbeddingCache
                               progress, batch)
     return SentenceTokens.from_lists([(known[k].reshape(-1, dim), known[ik].astype(np.int64))
                                       for k, ik in zip(keys, id_keys)], dim)
+
+
+def read_questions(folder: Path) -> dict[str, list[str]]:
+    """The questions of `folder`'s written-*.jsonl files ({"key", "kind", "question"} per line) by
+    sentence key, in file order, without repeats."""
+    out: dict[str, list[str]] = {}
+    for path in sorted(folder.glob("written-*.jsonl")):
+        for line in path.open(encoding="utf-8"):
+            if line.strip():
+                row = json.loads(line)
+                qs = out.setdefault(row["key"], [])
+                if row["question"] not in qs:
+                    qs.append(row["question"])
+    return out
+
+
+def questions_checksum(folder: Path) -> str:
+    """sha256 over the question files' names and bytes (a changed file rebuilds the index)."""
+    h = hashlib.sha256()
+    for path in sorted(folder.glob("written-*.jsonl")):
+        h.update(path.name.encode() + b"\x00" + path.read_bytes())
+    return h.hexdigest()
+
+
+def _question_table(keys: list[str], questions: dict[str, list[str]], embedder: Embedder, cache: EmbeddingCache,
+                    progress: bool, batch: int, dim: int) -> SentenceQuestions | None:
+    """The questions of the index's sentences (`keys`) embedded as queries, through the cache; None when
+    no sentence has any. Questions of sentences the index lacks are left out."""
+    pairs = [(row, q) for row, k in enumerate(keys) for q in questions.get(k, ())]
+    if not pairs:
+        return None
+    texts = [q for _, q in pairs]
+    qkeys = [text_key(QUESTION_KEY + t) for t in texts]
+
+    def question_pass(idx: list[int]) -> dict[str, np.ndarray]:
+        return {qkeys[i]: v for i, v in zip(idx, embedder.embed_queries([texts[i] for i in idx]))}
+
+    known, _ = _through_cache(cache, [(k,) for k in qkeys], texts, question_pass, "zinsvragen", "vraag",
+                              progress, batch)
+    vectors = _unit_rows(np.stack([known[k].reshape(dim) for k in qkeys]))
+    return SentenceQuestions(vectors.astype(np.float16), np.array([r for r, _ in pairs]), len(keys))
 
 
 def _sentence_table(texts: list[str], spans: list[list[tuple[int, int]]], matrices: list[np.ndarray],

@@ -7,6 +7,8 @@ sentence in two overlapping chunks gets the mean) and, beside it, the sentence's
 sentence embedded alone: what it says without its passage's context); `SentenceVectors` looks them up
 by text and returns their similarity to a query vector. `SentenceTokens` keeps the token states of each
 sentence embedded alone, for a late-interaction match of the question's tokens (`token_match`).
+`SentenceQuestions` holds questions written for each sentence (doc2query, questions/README.md),
+embedded as queries: a user's question is compared with them, question to question (`question_match`).
 """
 
 from __future__ import annotations
@@ -107,20 +109,59 @@ class SentenceTokens:
         return out
 
 
+class SentenceQuestions:
+    """Questions that the index's sentences answer, embedded as queries: their normalised `vectors`
+    (float16) and the sentence row each belongs to (`rows`); `n` sentences in all."""
+
+    def __init__(self, vectors: np.ndarray, rows: np.ndarray, n: int):
+        if len(vectors) != len(rows) or (len(rows) and (rows.min() < 0 or rows.max() >= n)):
+            raise ValueError(f"{len(rows)} question rows for {len(vectors)} question vectors and {n} sentences")
+        self.vectors, self.rows, self.n = vectors.astype(np.float32), rows.astype(np.int64), n
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def best(self, query: np.ndarray) -> np.ndarray:
+        """Each sentence's best cosine between `query` and its questions; NaN for a sentence without."""
+        out = np.full(self.n, -np.inf, np.float32)
+        if len(self.rows):
+            np.maximum.at(out, self.rows, self.vectors @ query.astype(np.float32))
+        out[np.isneginf(out)] = np.nan
+        return out
+
+
 class SentenceVectors:
     """Vectors of the index's sentences, looked up by sentence text: `vectors` late-chunked (in their
     passage's context), `own` embedded alone (None for an index built before they existed), `tokens`
-    the token states of each sentence embedded alone (None likewise)."""
+    the token states of each sentence embedded alone, `questions` the questions written for them (None
+    likewise)."""
 
     def __init__(self, keys: list[str], vectors: np.ndarray, own: np.ndarray | None = None,
-                 tokens: SentenceTokens | None = None):
+                 tokens: SentenceTokens | None = None, questions: SentenceQuestions | None = None):
         if len(keys) != len(vectors) or (own is not None and len(own) != len(keys)) or (
-                tokens is not None and len(tokens) != len(keys)):
+                tokens is not None and len(tokens) != len(keys)) or (
+                questions is not None and questions.n != len(keys)):
             raise ValueError(f"{len(keys)} sentence keys for {len(vectors)} vectors")
         self._row = {k: i for i, k in enumerate(keys)}
         self.vectors = vectors
         self.own = own
         self.tokens = tokens
+        self.questions = questions
+
+    def rows(self, texts: list[str]) -> list[int | None]:
+        """The row of each sentence text (None for a text the index lacks)."""
+        return [self._row.get(sentence_key(t)) for t in texts]
+
+    def question_match(self, texts: list[str], query_vector: np.ndarray) -> np.ndarray:
+        """Each sentence's best cosine of `query_vector` to the questions written for it; a sentence
+        without questions (or one the index lacks) gets the lowest value of the others."""
+        assert self.questions is not None
+        best = self.questions.best(query_vector)
+        rows = [self._row.get(sentence_key(t)) for t in texts]
+        out = np.array([best[r] if r is not None else np.nan for r in rows], np.float32)
+        if np.isnan(out).any():
+            out[np.isnan(out)] = np.nanmin(out) if not np.isnan(out).all() else 0.0
+        return out
 
     def token_match(self, texts: list[str], query: np.ndarray, query_ids: np.ndarray) -> np.ndarray:
         """`SentenceTokens.match` for sentence texts, (n, 2); a sentence the index lacks (a fragment cut at

@@ -1,6 +1,6 @@
 """The index folder on disk: FAISS vectors + BM25 + chunks + a manifest that `load_index` checks.
 
-Layout of an index folder (format version 4):
+Layout of an index folder (format version 5):
     manifest.json     format, embedder name/fingerprint/dim, counts, corpus checksum, build time, file sha256s
     chunks.jsonl      one chunk per line, row i = FAISS id i = BM25 doc i
     documents.json    document metadata (title, publisher, year, pages)
@@ -11,6 +11,9 @@ Layout of an index folder (format version 4):
     sentences_own.npy the same sentences each embedded alone (float32, normalised)
     sentence_tokens.npy, sentence_token_ids.npy, sentence_token_offsets.npy
                       their content tokens' states embedded alone (float16), token ids, offsets
+    sentence_questions.npy, sentence_question_rows.npy
+                      questions written for the sentences (questions/), embedded as queries (float16),
+                      and the sentence row of each (absent when the build had no questions)
 Written into a temporary sibling folder and renamed into place, so a crash never leaves a half index.
 With the Qdrant store (index/qdrant_store.py) dense.faiss and bm25/ are replaced by a Qdrant collection
 (named in the manifest under "store") and the compound heads are kept in heads.json.
@@ -33,9 +36,10 @@ from index.errors import IndexStoreError
 from index.lexical import LexicalIndex, compound_heads
 from index.qdrant_store import QdrantLocation, QdrantStore
 from index.schema import Chunk
-from index.sentences import SentenceTokens, SentenceVectors
+from index.sentences import SentenceQuestions, SentenceTokens, SentenceVectors
 
-FORMAT_VERSION = 4  # 2: sentence vectors; 3: each sentence embedded alone as well; 4: their token states
+FORMAT_VERSION = 5  # 2: sentence vectors; 3: each sentence embedded alone as well; 4: their token states;
+# 5: the questions written for the sentences (doc2query), embedded
 FAISS_KINDS = ("flat", "hnsw", "ivf", "ivfpq")
 PQ_MIN_VECTORS = 10_000  # below this IVF-PQ has too little to train on: "ivfpq" is built flat
 
@@ -182,6 +186,10 @@ def write_index(out: Path, chunks: list[Chunk], documents: list[dict], vectors: 
                 np.save(tmp / "sentence_tokens.npy", tokens.vectors.astype(np.float16))
                 np.save(tmp / "sentence_token_ids.npy", tokens.ids.astype(np.int32))
                 np.save(tmp / "sentence_token_offsets.npy", tokens.offsets.astype(np.int64))
+            asked = sentences[4] if len(sentences) > 4 else None
+            if asked is not None:
+                np.save(tmp / "sentence_questions.npy", asked.vectors.astype(np.float16))
+                np.save(tmp / "sentence_question_rows.npy", asked.rows.astype(np.int32))
         manifest = {**manifest, **where, "format_version": FORMAT_VERSION, "faiss": faiss_kind,
                     "sentence_count": len(sentences[0]) if sentences else 0,
                     "dim": int(vectors.shape[1]), "chunk_count": len(chunks),
@@ -285,8 +293,12 @@ def _read_common(folder: Path) -> tuple[list[Chunk], list[dict], SentenceVectors
         if (folder / "sentence_tokens.npy").exists():
             tokens = SentenceTokens(np.load(folder / "sentence_tokens.npy"), np.load(folder / "sentence_token_ids.npy"),
                                     np.load(folder / "sentence_token_offsets.npy"))
+        asked = None
+        if (folder / "sentence_questions.npy").exists():
+            asked = SentenceQuestions(np.load(folder / "sentence_questions.npy"),
+                                      np.load(folder / "sentence_question_rows.npy"), len(keys))
         sentences = SentenceVectors(keys, np.load(folder / "sentences.npy"), np.load(own) if own.exists() else None,
-                                    tokens)
+                                    tokens, asked)
     return chunks, documents, sentences
 
 

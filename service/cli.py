@@ -23,7 +23,8 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     cfg = BuildConfig(corpus=Path(args.corpus or settings.corpus_dir), out=Path(args.out or settings.index_dir),
                       cache_dir=settings.cache_dir, chunk_tokens=settings.chunk_tokens,
                       chunk_overlap=settings.chunk_overlap, faiss_kind=settings.faiss_kind,
-                      qdrant=qdrant_location(settings, embedder.name))
+                      qdrant=qdrant_location(settings, embedder.name),
+                      questions=settings.questions_dir if settings.questions_dir.is_dir() else None)
     result = build_index(cfg, embedder, progress=not args.quiet, force=args.force)
     state = "ongewijzigd, niets te doen" if result.skipped else f"{result.embedded} chunks opnieuw ge-embed"
     where = f" + Qdrant-collectie {cfg.qdrant.collection}" if cfg.qdrant else ""

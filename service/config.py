@@ -17,6 +17,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="VRAAGBAAK_", extra="ignore", populate_by_name=True)
 
     corpus_dir: Path = PROJECT_ROOT / "corpus"
+    questions_dir: Path = PROJECT_ROOT / "questions"  # questions written per sentence (questions/README.md)
     index_dir: Path = PROJECT_ROOT / "var" / "index"
     cache_dir: Path = Path.home() / ".cache" / "vraagbaak"
     embedder: str = "e5-small"  # "e5-small", "fake", or a sentence-transformers folder
@@ -26,6 +27,7 @@ class Settings(BaseSettings):
     chunk_tokens: int = 256
     chunk_overlap: int = 48
     faiss_kind: str = "flat"  # flat | hnsw | ivf
+    question_weight: float = 1.0  # RRF weight of the passages found by their sentences' questions (0: off)
     store: str = "faiss"  # faiss (vectors + BM25 in index_dir) | qdrant (a Qdrant collection, docs/scaling.md)
     qdrant_url: str | None = None  # a Qdrant server or cluster, e.g. http://qdrant:6333
     qdrant_path: Path | None = None  # embedded local mode (one process, small corpora): a folder

@@ -195,7 +195,8 @@ def test_top10_overlap_with_faiss_on_dev_queries(tmp_path: Path) -> None:
     vectors = faiss_store.dense.reconstruct_n(0, faiss_store.dense.ntotal)
     loc = QdrantLocation("overlap", path=str(tmp_path / "q"))
     qdrant_store.sync(loc, faiss_store.chunks, vectors, faiss_store.heads)
-    q = QdrantStore(faiss_store.manifest, faiss_store.chunks, faiss_store.documents, loc, faiss_store.heads)
+    q = QdrantStore(faiss_store.manifest, faiss_store.chunks, faiss_store.documents, loc, faiss_store.heads,
+                    faiss_store.sentences)  # as load_index gives it: the written questions are fused in too
     qdrant_retriever = Retriever(q, faiss_retriever.embedder, faiss_retriever.params)
     questions = [json.loads(line)["question"] for line in DEV.read_text("utf-8").splitlines() if line.strip()]
     overlaps, hit_overlaps = [], []

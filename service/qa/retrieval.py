@@ -20,6 +20,7 @@ import numpy as np
 
 from index.embedder import Embedder
 from index.schema import Chunk
+from index.sentences import split_sentences
 from index.store import FusingStore, RetrievalStore
 from service.errors import VraagbaakError
 from service.types import Hit
@@ -51,6 +52,7 @@ class FusionParams:
     rrf_k: float = 60.0
     dense_weight: float = 1.0
     lexical_weight: float = 1.25
+    question_weight: float = 1.0  # the passages ranked by their sentences' written questions (0: off)
     merge_chars: int = 2000  # a neighbouring chunk joins an earlier hit while the hit stays this short
 
 
@@ -83,6 +85,7 @@ class Retriever:
         self._years = np.array([c.year or 0 for c in chunks])
         self._query_vectors: dict[str, np.ndarray] = {}  # small cache: ask() scores sentences with it too
         self._cache_lock = threading.Lock()  # searches run in worker threads; the cache evicts
+        self._chunk_rows: tuple[np.ndarray, np.ndarray] | None = None  # (chunk, sentence row) pairs, lazily
 
     # -- what the pipeline reads of the index, without reaching into it --------------------------------
     @property
@@ -133,6 +136,15 @@ class Retriever:
         q, ids = self.embedder.token_vectors([query], "query")[0]
         return lambda texts: vectors.token_match(texts, q, ids)
 
+    def question_match(self, query: str) -> Callable[[list[str]], np.ndarray] | None:
+        """Sentence texts -> the best cosine of `query` to the questions written for each sentence
+        (`SentenceVectors.question_match`); None when the index holds no such questions."""
+        vectors = self.index.sentences
+        if vectors is None or vectors.questions is None:
+            return None
+        qv = self.query_vector(query)
+        return lambda texts: vectors.question_match(texts, qv)
+
     # -- search ----------------------------------------------------------------------------------------
     def query_vector(self, query: str) -> np.ndarray:
         """The embedder's (normalised) vector of `query`, cached for the last few hundred queries."""
@@ -164,23 +176,67 @@ class Retriever:
     def dense_scores(self, query: str) -> np.ndarray:
         return self.index.dense_scores(self.query_vector(query))
 
-    def _tops(self, text: str, mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-        """The top-`depth` rows of the dense and of the BM25 ranking of `text` (within `mask`)."""
+    def _tops(self, text: str, mask: np.ndarray | None) -> tuple[np.ndarray, ...]:
+        """The top-`depth` rows of the dense and of the BM25 ranking of `text` (within `mask`), and of the
+        ranking by the questions written for the chunks' sentences when the index has them."""
         depth = self.params.depth
         dense, lexical = self.dense_scores(text), self.index.lexical_scores(text)
+        asked = self._question_scores(text) if self.params.question_weight else None
         if mask is not None:
             dense, lexical = np.where(mask, dense, -np.inf), np.where(mask, lexical, -np.inf)
+            asked = np.where(mask, asked, -np.inf) if asked is not None else None
         top_dense = np.argsort(-dense, kind="stable")[:depth]
         top_bm25 = np.argsort(-lexical, kind="stable")[:depth]
         top_bm25 = top_bm25[lexical[top_bm25] > 0]
+        tops = [top_dense, top_bm25]
+        if asked is not None:
+            top_asked = np.argsort(-asked, kind="stable")[:depth]
+            tops.append(top_asked[np.isfinite(asked[top_asked])])
         if mask is not None:
-            top_dense, top_bm25 = top_dense[mask[top_dense]], top_bm25[mask[top_bm25]]
-        return top_dense, top_bm25
+            tops = [t[mask[t]] for t in tops]
+        return tuple(tops)
 
-    def _fuse(self, tops: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    def _add_questions(self, order: np.ndarray, found: dict[str, np.ndarray], texts: tuple[str, ...],
+                       mask: np.ndarray | None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """A fusing store's (Qdrant's) ranking with the question ranking of each text fused in, by the
+        same weighted RRF as `_fuse` (the written questions live in the index folder, not the store)."""
+        p = self.params
+        if not p.question_weight:
+            return order, found
+        lists = []
+        for text in texts:
+            asked = self._question_scores(text)
+            if asked is None:
+                return order, found
+            if mask is not None:
+                asked = np.where(mask, asked, -np.inf)
+            top = np.argsort(-asked, kind="stable")[:p.depth]
+            lists.append((top[np.isfinite(asked[top])], p.question_weight))
+        fused = found["fused"] + rrf(lists, len(self.index.chunks), p.rrf_k)
+        order = np.argsort(-fused, kind="stable")
+        return order[fused[order] > 0], {**found, "fused": fused}
+
+    def _question_scores(self, text: str) -> np.ndarray | None:
+        """Per chunk: the best cosine of `text` to a question written for one of its sentences (-inf for
+        a chunk without); None when the index has no questions."""
+        vectors = self.index.sentences
+        if vectors is None or vectors.questions is None:
+            return None
+        if self._chunk_rows is None:
+            pairs = [(c, r) for c, chunk in enumerate(self.index.chunks)
+                     for r in vectors.rows([chunk.text[s:e] for s, e in split_sentences(chunk.text)]) if r is not None]
+            self._chunk_rows = (np.array([c for c, _ in pairs], np.int64), np.array([r for _, r in pairs], np.int64))
+        chunks, rows = self._chunk_rows
+        best = np.nan_to_num(vectors.questions.best(self.query_vector(text))[rows], nan=-np.inf)
+        out = np.full(len(self.index.chunks), -np.inf, np.float32)
+        np.maximum.at(out, chunks, best)
+        return out
+
+    def _fuse(self, tops: list[tuple[np.ndarray, ...]]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Rows ordered by fused score over the queries' `tops`, and the rows each retriever found."""
         p = self.params
-        lists = [pair for dense, bm25 in tops for pair in ((dense, p.dense_weight), (bm25, p.lexical_weight))]
+        weights = (p.dense_weight, p.lexical_weight, p.question_weight)
+        lists = [(rows, w) for top in tops for rows, w in zip(top, weights)]
         found = {"dense": tops[0][0], "bm25": tops[0][1]}
         if len(tops) > 1:  # rows either query found (unordered): what `search` reports as found_by
             found = {"dense": np.union1d(tops[0][0], tops[1][0]), "bm25": np.union1d(tops[0][1], tops[1][1])}
@@ -198,8 +254,9 @@ class Retriever:
         """`rank` of one or two queries: fused here over a scoring store, or by a fusing store (Qdrant)."""
         if isinstance(self.index, FusingStore):
             p = self.params
-            return self.index.fused_rank([(t, self.query_vector(t)) for t in texts], filters.doc_ids,
-                                         filters.years, p.depth, p.rrf_k, (p.dense_weight, p.lexical_weight))
+            order, found = self.index.fused_rank([(t, self.query_vector(t)) for t in texts], filters.doc_ids,
+                                                 filters.years, p.depth, p.rrf_k, (p.dense_weight, p.lexical_weight))
+            return self._add_questions(order, found, texts, self._mask(filters))
         mask = self._mask(filters)
         return self._fuse([self._tops(text, mask) for text in texts])
 

@@ -1,0 +1,62 @@
+"""Batches of *every* index sentence, in document order, for writers of the index's sentence questions
+(doc2query: questions a sentence answers, embedded at index time and matched against the user's
+question; see questions/README.md). No eval set is read: only the index's chunks.
+
+Each line: `n`, `key` (index.sentences.sentence_key of the sentence), `sentence`, `prev` (the sentence
+before it in its passage, may be empty), `doc_id`, `title`. A sentence in two overlapping passages
+appears once.
+
+Usage: .venv/bin/python train/sample_for_questions.py --batches 8 --out /tmp/sq
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from index.sentences import sentence_key, split_sentences  # noqa: E402
+
+
+def index_sentences(index_dir: Path) -> list[dict]:
+    """The index's distinct sentences in document order, with the sentence before each."""
+    docs = {d["doc_id"]: d for d in json.loads((index_dir / "documents.json").read_text("utf-8"))}
+    seen, out = set(), []
+    for line in (index_dir / "chunks.jsonl").open(encoding="utf-8"):
+        c = json.loads(line)
+        prev = ""
+        for s, e in split_sentences(c["text"]):
+            text = c["text"][s:e].strip()
+            key, before, prev = sentence_key(text), prev, text
+            if key in seen or len(text) < 25:
+                continue
+            seen.add(key)
+            out.append({"key": key, "sentence": text, "prev": before, "doc_id": c["doc_id"],
+                        "title": docs.get(c["doc_id"], {}).get("title", "")})
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--batches", type=int, default=8)
+    ap.add_argument("--index", default=str(ROOT / "var" / "index"))
+    ap.add_argument("--out", required=True, help="folder for batch-K.jsonl")
+    a = ap.parse_args()
+    rows = index_sentences(Path(a.index))
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    size = -(-len(rows) // a.batches)
+    for b in range(a.batches):
+        part = rows[b * size:(b + 1) * size]
+        with (out / f"batch-{b + 1}.jsonl").open("w", encoding="utf-8") as f:
+            for i, p in enumerate(part):
+                f.write(json.dumps({"n": i + 1, **p}, ensure_ascii=False) + "\n")
+        print(f"{out / f'batch-{b + 1}.jsonl'}: {len(part)} sentences")
+
+
+if __name__ == "__main__":
+    main()
