@@ -113,7 +113,7 @@ def main() -> None:
     ap.add_argument("--offset", type=int, default=0, help="first sentence of the shuffled pool (a second worker)")
     ap.add_argument("--index", default=str(ROOT / "var" / "index"))
     ap.add_argument("--model", default=str(Path.home() / ".cache/vraagbaak/models/qwen2.5-coder-1.5b.gguf"))
-    ap.add_argument("--out", default=str(ROOT / "train" / "data" / "questions.jsonl"))
+    ap.add_argument("--out", default=str(ROOT / "train" / "data" / "model" / "questions.jsonl"))
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--context", action="store_true",
                     help="questions on a sentence with the one before it (kinds ctx, ctx_en)")

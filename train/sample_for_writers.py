@@ -2,12 +2,15 @@
 learned ranker and answerability model. No eval set is read: only the index's sentences.
 
 The sentences come from the same pool as `make_questions.py` (60–350 characters, shuffled with a fixed
-seed), minus those already used by any file in train/data/ (and train/data/extra/). The writers'
-instructions are in train/writers/INSTRUCTIONS.md; what three writers wrote from three batches of 160
-sentences (639 questions) is train/data/extra/questions-written-{1,2,3}.jsonl: kept out of training,
-because training on them made the figures worse (docs/answers.md).
+seed), minus those already used by the files matched by `--used` (default: every questions file under
+train/data/). The writers' instructions are in train/writers/INSTRUCTIONS.md. Three rounds:
+- round 1: 480 sentences, 3 batches -> train/data/questions-written-{1,2,3}.jsonl (639 questions);
+- round 2: the remaining 1027 sentences, 6 batches, with follow-ups -> questions-written-{4..9}.jsonl;
+- round 3: the 600 sentences only the bundled model had written questions for
+  (`--used "questions-written-*.jsonl"`, run before files 10-13 existed), 4 batches ->
+  questions-written-{10..13}.jsonl.
 
-Usage: .venv/bin/python train/sample_for_writers.py --n 480 --batches 3 --out /tmp/writers
+Usage: .venv/bin/python train/sample_for_writers.py --n 1200 --batches 6 --out /tmp/writers
 """
 
 from __future__ import annotations
@@ -29,8 +32,11 @@ def main() -> None:
     ap.add_argument("--batches", type=int, default=3)
     ap.add_argument("--index", default=str(ROOT / "var" / "index"))
     ap.add_argument("--out", required=True, help="folder for batch-K.jsonl")
+    ap.add_argument("--used", default="**/questions*.jsonl",
+                    help="files under train/data/ whose sentences are left out "
+                         "(round 3 left out only the helper-written ones)")
     a = ap.parse_args()
-    used = {json.loads(line)["sid"] for path in (ROOT / "train" / "data").rglob("questions*.jsonl")
+    used = {json.loads(line)["sid"] for path in (ROOT / "train" / "data").glob(a.used)
             for line in path.open(encoding="utf-8") if line.strip()}
     pool = [p for p in sentence_pool(Path(a.index)) if p["sid"] not in used][: a.n]
     out = Path(a.out)

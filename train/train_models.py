@@ -1,14 +1,18 @@
-"""Train the sentence ranker and the answerability model on the synthetic questions of train/data/.
+"""Train the sentence ranker and the answerability model on the written questions of train/data/.
 
     .venv/bin/python train/train_models.py            # writes service/qa/weights.json (threshold kept)
 
-Data: train/data/questions.jsonl (model-written questions for sampled report sentences, see
-make_questions.py) plus the programmatic unanswerable variants of train/unanswerable.py. No eval set is
-read. Each question is searched with the real retriever (k = 8, as the service does); every sentence of
-the passages is a candidate, labelled 1 when it is the sentence the question was written from.
+Data: train/data/questions-written-*.jsonl (questions that helper agents wrote for sampled report
+sentences, train/sample_for_writers.py and train/writers/INSTRUCTIONS.md: Dutch, everyday Dutch,
+English, follow-ups with their conversation (`fu`, searched with that history) and unanswerable ones
+checked against the corpus) plus the programmatic unanswerable variants of train/unanswerable.py. The
+bundled model's questions (train/data/model/, make_questions.py) are kept out: added to the written ones
+they did not help (tuning key facts 0.627 with, 0.636 without; docs/answers.md). No eval set is read. Each question is searched with the
+real retriever (k = 16, as the service does); every sentence of the passages is a candidate, labelled 1
+when it is the sentence the question was written from.
 
 1. Ranker: logistic regression on SENTENCE_FEATURES over questions whose source sentence was retrieved.
-2. Answerability: logistic regression on QUESTION_FEATURES, answerable (nl, para, en) against
+2. Answerability: logistic regression on QUESTION_FEATURES, answerable (nl, para, en, fu) against
    unanswerable (unans, mission, year, offtopic, instruction); the ranker features it uses are
    cross-fitted (two folds by source sentence) so that it sees the ranker as it behaves on new questions.
 3. Held-out figures (20 % of the source sentences): ranker top-1 and MRR against the e5 similarity alone
@@ -35,7 +39,7 @@ from service.qa import learned  # noqa: E402
 from train import unanswerable  # noqa: E402
 from train.make_questions import clean_question  # noqa: E402
 
-ANSWERABLE = {"nl", "para", "en", "ctx", "ctx_en"}
+ANSWERABLE = {"nl", "para", "en", "ctx", "ctx_en", "fu"}
 
 
 def load_questions(folder: Path) -> list[dict]:
@@ -52,7 +56,7 @@ def featurize(rows: list[dict], pipeline) -> list[dict]:
 
     out = []
     for r in tqdm(rows, desc="features", mininterval=5):
-        _, a = pipeline.analyse(r["question"], [])
+        _, a = pipeline.analyse(r["question"], r.get("history") or [])  # a follow-up ("fu") with its turns
         labels = np.array([bool(r["kind"] in ANSWERABLE and (holds(c.sentence.text, r["sentence"])
                                                              or holds(r["sentence"], c.sentence.text)))
                            for c in a.ranked], dtype=bool)

@@ -1,16 +1,19 @@
 """Learned sentence ranking and answerability, trained on synthetic questions (train/, never on an eval set).
 
 Two logistic models over a handful of features, their weights in `weights.json` beside this file
-(kilobytes; `make train` rebuilds them from train/data/ in a minute):
+(kilobytes; `make train` rebuilds them from train/data/ in a few minutes):
 
 - the *sentence ranker* scores every sentence of the retrieved passages as the answer to the question:
   e5 similarity of question and sentence (the index's late-chunked sentence vectors, and the sentence
   embedded alone), its gap to the best sentence, idf-weighted coverage of the question's terms (own
   and with its neighbours), the passage's rank and which retrievers found it, whether the sentence
-  holds what the question asks for (a number, date, place, name), its length and place in the passage;
+  holds what the question asks for (a number, date, place, name), its length and place in the passage,
+  the late-interaction token match, and the question's best match with the questions written for the
+  sentence (doc2query, questions/README.md: `q2q`, its gap to the best candidate and its rank);
 - the *answerability model* turns the best candidates' features, the question's names that the whole
-  corpus lacks and the passages' coverage of the question into one calibrated probability that the
-  reports answer the question; below the threshold (chosen on tuning data) Vraagbaak refuses.
+  corpus lacks, the passages' coverage of the question and the best written-question match into one
+  calibrated probability that the reports answer the question; below the threshold (chosen on tuning
+  data) Vraagbaak refuses.
 
 Pure functions and small classes: no I/O at question time beyond loading the JSON once.
 """
@@ -40,12 +43,13 @@ SENTENCE_FEATURES = (
     "passage_prior", "passage_fused", "passage_dense", "passage_bm25", "type_match", "kind_asked",
     *(f"match_{k}" for k in KINDS), "log_chars", "first", "short", "english", "english_dense", "english_lex",
     "repeats", "own_dense", "own_gap", "own_rank", "own_x_dense", "tok", "tok_gap", "tok_rank", "tok_rev",
+    "q2q", "q2q_gap", "q2q_rank",
 )
 PASSAGE_FEATURES = ("prior", "dense_in", "bm25_in", "best_p", "second_p", "best_dense", "best_lex", "sentences")
 QUESTION_FEATURES = (
     "top_p", "second_p", "top_dense", "top_lex", "max_lex", "top3_cover", "rarest_in_top3", "passage_cover",
     "missing_names", "has_missing", "missing_year", "type_in_top", "type_in_hits", "kind_asked", "english",
-    "log_terms", "followup",
+    "log_terms", "followup", "top_q2q", "max_q2q",
 )
 
 
@@ -62,12 +66,15 @@ def is_english(question: str) -> bool:
 def sentence_features(q: dict[str, float], kind: str | None, hits: list, idf: IdfTable,
                       similarity: Similarity | None, english: bool = False,
                       said: frozenset[str] = frozenset(), own_similarity: Similarity | None = None,
-                      token_match: Similarity | None = None) -> list[Candidate]:
+                      token_match: Similarity | None = None, question_match: Similarity | None = None,
+                      ) -> list[Candidate]:
     """Every sentence of `hits` (at least 25 characters) with its feature vector (SENTENCE_FEATURES).
     `similarity`: the late-chunked sentence vectors' cosine to the query; `own_similarity`: the
     sentences embedded alone (what a sentence says by itself; the late-chunked one stands in without);
     `token_match`: (n, 2) late-interaction match of the question's tokens with each sentence's
-    (`SentenceTokens.match`; the own similarity stands in without)."""
+    (`SentenceTokens.match`; the own similarity stands in without); `question_match`: the question's best
+    cosine to the questions written for each sentence (`SentenceVectors.question_match`; the own
+    similarity stands in without)."""
     rows: list[tuple[Sentence, dict[str, float]]] = []
     coverage = Coverage(q, idf)
     top_score = max((h.score for h in hits), default=1.0) or 1.0
@@ -121,6 +128,10 @@ def sentence_features(q: dict[str, float], kind: str | None, hits: list, idf: Id
     x[:, col["tok_gap"]] = tok[:, 0] - tok[:, 0].max()
     x[np.argsort(-tok[:, 0], kind="stable"), col["tok_rank"]] = 1 / (1 + np.arange(len(rows)))
     x[:, col["tok_rev"]] = tok[:, 1]
+    asked = question_match([s.text for s, _ in rows]) if question_match is not None else own
+    x[:, col["q2q"]] = asked
+    x[:, col["q2q_gap"]] = asked - asked.max()
+    x[np.argsort(-asked, kind="stable"), col["q2q_rank"]] = 1 / (1 + np.arange(len(rows)))
     x[:, col["lex_gap"]] = x[:, col["lex"]] - x[:, col["lex"]].max()
     x[:, col["english_dense"]] = x[:, col["dense"]] * x[:, col["english"]]
     x[:, col["english_lex"]] = x[:, col["lex"]] * x[:, col["english"]]
@@ -263,6 +274,8 @@ def question_features(ranked: list[Candidate], q: QuestionInputs, idf: IdfTable)
         float(q.english),
         math.log(1 + len(q.terms)),
         float(q.followup),
+        top.features[get("q2q")] if top else 0.0,
+        max((c.features[get("q2q")] for c in ranked), default=0.0),
     ], dtype=np.float64)
 
 
@@ -299,7 +312,7 @@ class Analysis:
 def analyse(question: str, query: str, conversation: str, hits: list, idf: IdfTable, similarity: Similarity | None,
             models: Models, corpus: str = "", heads: frozenset[str] = frozenset(),
             said: frozenset[str] = frozenset(), own_similarity: Similarity | None = None,
-            token_match: Similarity | None = None) -> Analysis:
+            token_match: Similarity | None = None, question_match: Similarity | None = None) -> Analysis:
     """Rank the sentences of `hits` for `question` and estimate whether they answer it. `query` is the
     standalone search query (a follow-up with its context), `conversation` the recent turns' text."""
     from service.qa.evidence import expected_type, question_weights
@@ -309,7 +322,7 @@ def analyse(question: str, query: str, conversation: str, hits: list, idf: IdfTa
     english = is_english(question)
     weights = question_weights(question, idf, conversation)
     ranked = rank(sentence_features(weights, kind, hits, idf, similarity, english, said, own_similarity,
-                                    token_match), models.ranker)
+                                    token_match, question_match), models.ranker)
     missing = tuple(missing_entities(question, hits, heads, idf, corpus))
     cover = passage_coverage(question, hits, idf, conversation) if hits else 0.0
     years = _YEAR.findall(question)

@@ -99,7 +99,7 @@ class Pipeline:
                                self.retriever.sentence_similarity(query, embed_missing=False), self.models,
                                self._corpus, self.retriever.compound_heads, said,
                                self.retriever.sentence_similarity(query, embed_missing=False, own=True),
-                               self.retriever.token_match(query))
+                               self.retriever.token_match(query), self.retriever.question_match(query))
 
     def ask(self, question: str, history: list[Turn] | None = None, mode: str | None = None,
             k: int | None = None) -> Answer:
@@ -336,7 +336,7 @@ def load_retriever(settings: Settings) -> Retriever:
     if settings.query_onnx and hasattr(embedder, "use_onnx_queries"):
         embedder.use_onnx_queries(settings.cache_dir / "models", int8=settings.query_int8)
     index = load_index(settings.index_dir, embedder.fingerprint, qdrant_location(settings, embedder.name))
-    return Retriever(index, embedder, FusionParams())
+    return Retriever(index, embedder, FusionParams(question_weight=settings.question_weight))
 
 
 def load_pipeline(settings: Settings, warm: bool = False, models: learned.Models | None = None, *,
