@@ -63,7 +63,7 @@ bench: index
 	$(BIN)/python scripts/bench_answers.py --serve --mode generate --n 20
 
 # The learned sentence ranker, passage reranker and answerability model (service/qa/weights.json) from the
-# committed synthetic questions (train/data/), then the refusal threshold from the tuning QA files: ~2 min.
+# committed written questions (train/data/), then the refusal threshold from the tuning QA files: ~5 min.
 train: index
 	$(BIN)/python train/train_models.py
 	$(BIN)/python train/calibrate.py

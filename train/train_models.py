@@ -5,11 +5,12 @@
 Data: train/data/questions-written-*.jsonl (questions that helper agents wrote for sampled report
 sentences, train/sample_for_writers.py and train/writers/INSTRUCTIONS.md: Dutch, everyday Dutch,
 English, follow-ups with their conversation (`fu`, searched with that history) and unanswerable ones
-checked against the corpus) plus the programmatic unanswerable variants of train/unanswerable.py. The
-bundled model's questions (train/data/model/, make_questions.py) are kept out: added to the written ones
-they did not help (tuning key facts 0.627 with, 0.636 without; docs/answers.md). No eval set is read. Each question is searched with the
-real retriever (k = 16, as the service does); every sentence of the passages is a candidate, labelled 1
-when it is the sentence the question was written from.
+checked against the corpus) plus the programmatic unanswerable variants of train/unanswerable.py.
+The bundled model's questions (train/data/model/, make_questions.py) are kept out: added to the
+written ones they did not help (tuning key facts 0.627 with, 0.636 without; docs/answers.md). No
+eval set is read. Each question is searched with the real retriever (k = 16, as the service does);
+every sentence of the passages is a candidate, labelled 1 when it is the sentence the question was
+written from.
 
 1. Ranker: logistic regression on SENTENCE_FEATURES over questions whose source sentence was retrieved.
 2. Answerability: logistic regression on QUESTION_FEATURES, answerable (nl, para, en, fu) against
