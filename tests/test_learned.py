@@ -124,3 +124,24 @@ def test_weights_for_other_features_are_refused(tmp_path) -> None:
     path.write_text(json.dumps(spec), "utf-8")
     with pytest.raises(ValueError, match="make train"):
         learned.load_models(str(path))
+
+
+def test_ranker_features_from_the_late_signals_and_their_stand_ins(idf: IdfTable) -> None:
+    """The token match (`tok*`) and the match with the questions written per sentence (`q2q*`): their
+    values, gaps and ranks; without them (an older index) the sentence's own similarity stands in."""
+    q = question_weights("Hoeveel militairen telde het detachement?", idf)
+    late = lambda ts: np.array([0.3, 0.4])  # noqa: E731
+    own = lambda ts: np.array([0.2, 0.6])  # noqa: E731
+    tok = lambda ts: np.array([[0.5, 0.1], [0.9, 0.7]])  # noqa: E731
+    asked = lambda ts: np.array([0.9, 0.7])  # noqa: E731
+    col = {name: i for i, name in enumerate(learned.SENTENCE_FEATURES)}
+    hits = [_hit(0, TEXTS[0], ("dense",))]
+    x = np.stack([c.features for c in learned.sentence_features(q, "number", hits, idf, late, own_similarity=own,
+                                                                token_match=tok, question_match=asked)])
+    assert x[:, col["tok"]] == pytest.approx([0.5, 0.9]) and x[:, col["tok_gap"]] == pytest.approx([-0.4, 0.0])
+    assert x[:, col["tok_rank"]] == pytest.approx([0.5, 1.0]) and x[:, col["tok_rev"]] == pytest.approx([0.1, 0.7])
+    assert x[:, col["q2q"]] == pytest.approx([0.9, 0.7]) and x[:, col["q2q_gap"]] == pytest.approx([0.0, -0.2])
+    assert x[:, col["q2q_rank"]] == pytest.approx([1.0, 0.5])
+    x = np.stack([c.features for c in learned.sentence_features(q, "number", hits, idf, late, own_similarity=own)])
+    assert x[:, col["tok"]] == pytest.approx([0.2, 0.6]) and x[:, col["tok_rev"]] == pytest.approx([0.2, 0.6])
+    assert x[:, col["q2q"]] == pytest.approx([0.2, 0.6])

@@ -1,7 +1,7 @@
 """index.sentences.SentenceQuestions / SentenceVectors.question_match: questions written for the
 index's sentences (doc2query, questions/), embedded at build time and matched with the user's question;
-the build reads questions/written-*.jsonl, stores them and rebuilds when they change; the ranker
-features built from the match."""
+the build reads questions/written-*.jsonl, stores them and rebuilds when they change; the search fuses
+in the passages they point to (the ranker features: tests/test_learned.py)."""
 
 from __future__ import annotations
 
@@ -14,9 +14,6 @@ import pytest
 from index import store
 from index.build import build_index, read_questions
 from index.sentences import SentenceQuestions, SentenceVectors, sentence_key
-from service.qa import learned
-from service.qa.evidence import IdfTable, question_weights
-from service.types import Hit
 
 E = np.eye(4, dtype=np.float32)
 
@@ -82,27 +79,6 @@ def test_the_build_embeds_the_questions_and_rebuilds_when_they_change(build_cfg,
 def test_an_index_without_questions_loads_with_none(built_index, fake_embedder) -> None:
     loaded = store.load_index(built_index.out, fake_embedder.fingerprint)
     assert loaded.sentences.questions is None
-
-
-def _hit(i: int, text: str) -> Hit:
-    return Hit(f"c{i}", f"d{i}", f"Rapport {i}", "", None, text, 0, len(text), 1.0 / (i + 1), ("dense",), i)
-
-
-def test_ranker_features_from_the_question_match_and_their_stand_in() -> None:
-    texts = ["De C-130 vloog vanuit Bamako naar Gao. Het detachement telde zeventig militairen."]
-    idf = IdfTable(texts)
-    q = question_weights("Hoeveel militairen telde het detachement?", idf)
-    late = lambda ts: np.array([0.3, 0.4])  # noqa: E731
-    own = lambda ts: np.array([0.2, 0.6])  # noqa: E731
-    asked = lambda ts: np.array([0.9, 0.7])  # noqa: E731
-    col = {name: i for i, name in enumerate(learned.SENTENCE_FEATURES)}
-    x = np.stack([c.features for c in learned.sentence_features(q, "number", [_hit(0, texts[0])], idf, late,
-                                                                own_similarity=own, question_match=asked)])
-    assert x[:, col["q2q"]] == pytest.approx([0.9, 0.7]) and x[:, col["q2q_gap"]] == pytest.approx([0.0, -0.2])
-    assert x[:, col["q2q_rank"]] == pytest.approx([1.0, 0.5])
-    x = np.stack([c.features for c in learned.sentence_features(q, "number", [_hit(0, texts[0])], idf, late,
-                                                                own_similarity=own)])
-    assert x[:, col["q2q"]] == pytest.approx([0.2, 0.6])  # without questions: the own similarity
 
 
 @pytest.mark.parametrize("kind", ["faiss", "qdrant"])

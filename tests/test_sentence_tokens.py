@@ -1,6 +1,6 @@
 """index.sentences.SentenceTokens / SentenceVectors.token_match: the late-interaction match of a
-question's tokens with each sentence's (idf-weighted ColBERT-style MaxSim), its store round trip, and
-the ranker features built from it."""
+question's tokens with each sentence's (idf-weighted ColBERT-style MaxSim), and its store round trip
+(the ranker features built from it: tests/test_learned.py)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,6 @@ import pytest
 from index import store
 from index.build import build_index
 from index.sentences import SentenceTokens, SentenceVectors, sentence_key
-from service.qa import learned
-from service.qa.evidence import IdfTable, question_weights
-from service.types import Hit
 
 E = np.eye(4, dtype=np.float32)  # four orthogonal "token states"
 
@@ -59,24 +56,3 @@ def test_the_build_stores_token_states_and_the_loader_reads_them(build_cfg, fake
     first = text.split(". ")[0] + "."
     q, ids = fake_embedder.token_vectors([first], "query")[0]
     assert loaded.sentences.token_match([first], q, ids)[0, 0] == pytest.approx(1.0, abs=1e-3)
-
-
-def _hit(i: int, text: str) -> Hit:
-    return Hit(f"c{i}", f"d{i}", f"Rapport {i}", "", None, text, 0, len(text), 1.0 / (i + 1), ("dense",), i)
-
-
-def test_ranker_features_from_the_token_match_and_their_stand_in() -> None:
-    texts = ["De C-130 vloog vanuit Bamako naar Gao. Het detachement telde zeventig militairen."]
-    idf = IdfTable(texts)
-    q = question_weights("Hoeveel militairen telde het detachement?", idf)
-    late = lambda ts: np.array([0.3, 0.4])  # noqa: E731
-    own = lambda ts: np.array([0.2, 0.6])  # noqa: E731
-    tok = lambda ts: np.array([[0.5, 0.1], [0.9, 0.7]])  # noqa: E731
-    col = {name: i for i, name in enumerate(learned.SENTENCE_FEATURES)}
-    x = np.stack([c.features for c in learned.sentence_features(q, "number", [_hit(0, texts[0])], idf, late,
-                                                                own_similarity=own, token_match=tok)])
-    assert x[:, col["tok"]] == pytest.approx([0.5, 0.9]) and x[:, col["tok_gap"]] == pytest.approx([-0.4, 0.0])
-    assert x[:, col["tok_rank"]] == pytest.approx([0.5, 1.0]) and x[:, col["tok_rev"]] == pytest.approx([0.1, 0.7])
-    x = np.stack([c.features for c in learned.sentence_features(q, "number", [_hit(0, texts[0])], idf, late,
-                                                                own_similarity=own)])
-    assert x[:, col["tok"]] == pytest.approx([0.2, 0.6]) and x[:, col["tok_rev"]] == pytest.approx([0.2, 0.6])

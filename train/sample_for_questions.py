@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from index.sentences import sentence_key, split_sentences  # noqa: E402
+from train.sample_for_writers import write_batches  # noqa: E402
 
 
 def index_sentences(index_dir: Path) -> list[dict]:
@@ -47,15 +48,8 @@ def main() -> None:
     ap.add_argument("--out", required=True, help="folder for batch-K.jsonl")
     a = ap.parse_args()
     rows = index_sentences(Path(a.index))
-    out = Path(a.out)
-    out.mkdir(parents=True, exist_ok=True)
     size = -(-len(rows) // a.batches)
-    for b in range(a.batches):
-        part = rows[b * size:(b + 1) * size]
-        with (out / f"batch-{b + 1}.jsonl").open("w", encoding="utf-8") as f:
-            for i, p in enumerate(part):
-                f.write(json.dumps({"n": i + 1, **p}, ensure_ascii=False) + "\n")
-        print(f"{out / f'batch-{b + 1}.jsonl'}: {len(part)} sentences")
+    write_batches(Path(a.out), [rows[b * size:(b + 1) * size] for b in range(a.batches)])
 
 
 if __name__ == "__main__":

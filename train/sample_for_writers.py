@@ -39,14 +39,17 @@ def main() -> None:
     used = {json.loads(line)["sid"] for path in (ROOT / "train" / "data").glob(a.used)
             for line in path.open(encoding="utf-8") if line.strip()}
     pool = [p for p in sentence_pool(Path(a.index)) if p["sid"] not in used][: a.n]
-    out = Path(a.out)
+    write_batches(Path(a.out), [pool[b:: a.batches] for b in range(a.batches)])
+
+
+def write_batches(out: Path, parts: list[list[dict]]) -> None:
+    """`out`/batch-K.jsonl for each part, its lines numbered `n` from 1 (the writers' kinds follow n)."""
     out.mkdir(parents=True, exist_ok=True)
-    for b in range(a.batches):
-        part = pool[b:: a.batches]
-        with (out / f"batch-{b + 1}.jsonl").open("w", encoding="utf-8") as f:
+    for b, part in enumerate(parts, 1):
+        with (out / f"batch-{b}.jsonl").open("w", encoding="utf-8") as f:
             for i, p in enumerate(part):
                 f.write(json.dumps({"n": i + 1, **p}, ensure_ascii=False) + "\n")
-        print(f"{out / f'batch-{b + 1}.jsonl'}: {len(part)} sentences")
+        print(f"{out / f'batch-{b}.jsonl'}: {len(part)} sentences")
 
 
 if __name__ == "__main__":
