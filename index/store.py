@@ -192,6 +192,7 @@ def write_index(out: Path, chunks: list[Chunk], documents: list[dict], vectors: 
                 np.save(tmp / "sentence_question_rows.npy", asked.rows.astype(np.int32))
         manifest = {**manifest, **where, "format_version": FORMAT_VERSION, "faiss": faiss_kind,
                     "sentence_count": len(sentences[0]) if sentences else 0,
+                    "question_count": len(sentences[4]) if sentences and len(sentences) > 4 and sentences[4] else 0,
                     "dim": int(vectors.shape[1]), "chunk_count": len(chunks),
                     "document_count": len(documents),
                     "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

@@ -28,7 +28,9 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     result = build_index(cfg, embedder, progress=not args.quiet, force=args.force)
     state = "ongewijzigd, niets te doen" if result.skipped else f"{result.embedded} chunks opnieuw ge-embed"
     where = f" + Qdrant-collectie {cfg.qdrant.collection}" if cfg.qdrant else ""
-    print(f"index: {result.documents} documenten, {result.chunks} chunks, {result.seconds:.1f} s "
+    asked = f", geen zinsvragen: map {settings.questions_dir} ontbreekt" if cfg.questions is None else (
+        f", {result.manifest['question_count']} zinsvragen" if "question_count" in result.manifest else "")
+    print(f"index: {result.documents} documenten, {result.chunks} chunks{asked}, {result.seconds:.1f} s "
           f"({state}) -> {cfg.out}{where}")
     return 0
 

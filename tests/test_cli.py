@@ -24,6 +24,28 @@ def test_index_prints_summary(corpus_dir: Path, tmp_path: Path, capsys):
     assert "ongewijzigd" in capsys.readouterr().out
 
 
+def test_index_counts_the_sentence_questions_or_says_they_are_missing(corpus_dir: Path, tmp_path: Path,
+                                                                      monkeypatch, capsys):
+    import json
+
+    from index.sentences import sentence_key, split_sentences
+
+    questions = tmp_path / "q"
+    questions.mkdir()
+    monkeypatch.setenv("VRAAGBAAK_QUESTIONS_DIR", str(questions))
+    assert main(["index", "--corpus", str(corpus_dir), "--out", str(tmp_path / "a"), "-q"]) == 0
+    assert ", 0 zinsvragen, " in capsys.readouterr().out
+    text = json.loads((tmp_path / "a" / "chunks.jsonl").read_text("utf-8").splitlines()[0])["text"]
+    s, e = next((s, e) for s, e in split_sentences(text) if e - s > 40)
+    (questions / "written-1.jsonl").write_text(json.dumps(
+        {"key": sentence_key(text[s:e]), "kind": "nl", "question": "Een vraag bij die zin?"}) + "\n", "utf-8")
+    assert main(["index", "--corpus", str(corpus_dir), "--out", str(tmp_path / "a"), "-q"]) == 0
+    assert ", 1 zinsvragen, " in capsys.readouterr().out  # a new question file: rebuilt
+    monkeypatch.setenv("VRAAGBAAK_QUESTIONS_DIR", str(tmp_path / "nope"))
+    assert main(["index", "--corpus", str(corpus_dir), "--out", str(tmp_path / "b"), "-q"]) == 0
+    assert f"geen zinsvragen: map {tmp_path / 'nope'} ontbreekt" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("make, expect", [
     (lambda d: d / "nope", "bestaat niet"),
     (lambda d: (d / "empty").mkdir() or d / "empty", "geen .txt"),
