@@ -27,6 +27,7 @@ import random
 import re
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,27 +63,33 @@ KINDS = ["nl", "para", "en", "nl", "para", "nl", "en", "para"]  # rotation: abou
 CONTEXT_KINDS = ["ctx", "ctx", "ctx_en", "ctx", "ctx", "ctx_en"]  # with --context
 
 
+def chunk_sentences(index_dir: Path) -> Iterator[tuple[dict, str, str, str]]:
+    """Every sentence of the indexed chunks, in index order: (chunk, sentence text, the sentence before
+    it in the chunk or "", the chunk's report title). Repeats across overlapping chunks included."""
+    docs = {d["doc_id"]: d for d in json.loads((index_dir / "documents.json").read_text("utf-8"))}
+    for line in (index_dir / "chunks.jsonl").open(encoding="utf-8"):
+        c = json.loads(line)
+        title, prev = docs.get(c["doc_id"], {}).get("title", ""), ""
+        for s, e in split_sentences(c["text"]):
+            text = c["text"][s:e].strip()
+            yield c, text, prev, title
+            prev = text
+
+
 def sentence_pool(index_dir: Path, seed: int = 13) -> list[dict]:
     """Informative sentences of the indexed chunks (60–350 characters, with a content cue), deduplicated,
     shuffled with a fixed seed."""
-    docs = {d["doc_id"]: d for d in json.loads((index_dir / "documents.json").read_text("utf-8"))}
     seen, pool = set(), []
-    for line in (index_dir / "chunks.jsonl").open(encoding="utf-8"):
-        c = json.loads(line)
-        prev = ""
-        for s, e in split_sentences(c["text"]):
-            text, before = c["text"][s:e].strip(), prev
-            prev = text
-            key = re.sub(r"\W+", "", text.lower())
-            if not 60 <= len(text) <= 350 or key in seen or not re.search(r"[a-z]{4}", text):
-                continue
-            if text.count(" ") < 8 or text.isupper():
-                continue
-            seen.add(key)
-            sid = hashlib.sha1(key.encode()).hexdigest()[:12]
-            pool.append({"sid": sid, "sentence": text, "chunk_id": c["chunk_id"], "doc_id": c["doc_id"],
-                         "title": docs.get(c["doc_id"], {}).get("title", ""),
-                         "prev": before if len(before) >= 30 else ""})
+    for c, text, before, title in chunk_sentences(index_dir):
+        key = re.sub(r"\W+", "", text.lower())
+        if not 60 <= len(text) <= 350 or key in seen or not re.search(r"[a-z]{4}", text):
+            continue
+        if text.count(" ") < 8 or text.isupper():
+            continue
+        seen.add(key)
+        sid = hashlib.sha1(key.encode()).hexdigest()[:12]
+        pool.append({"sid": sid, "sentence": text, "chunk_id": c["chunk_id"], "doc_id": c["doc_id"],
+                     "title": title, "prev": before if len(before) >= 30 else ""})
     random.Random(seed).shuffle(pool)
     return pool
 

@@ -12,32 +12,26 @@ Usage: .venv/bin/python train/sample_for_questions.py --batches 8 --out /tmp/sq
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from index.sentences import sentence_key, split_sentences  # noqa: E402
+from index.sentences import sentence_key  # noqa: E402
+from train.make_questions import chunk_sentences  # noqa: E402
 from train.sample_for_writers import write_batches  # noqa: E402
 
 
 def index_sentences(index_dir: Path) -> list[dict]:
     """The index's distinct sentences in document order, with the sentence before each."""
-    docs = {d["doc_id"]: d for d in json.loads((index_dir / "documents.json").read_text("utf-8"))}
     seen, out = set(), []
-    for line in (index_dir / "chunks.jsonl").open(encoding="utf-8"):
-        c = json.loads(line)
-        prev = ""
-        for s, e in split_sentences(c["text"]):
-            text = c["text"][s:e].strip()
-            key, before, prev = sentence_key(text), prev, text
-            if key in seen or len(text) < 25:
-                continue
-            seen.add(key)
-            out.append({"key": key, "sentence": text, "prev": before, "doc_id": c["doc_id"],
-                        "title": docs.get(c["doc_id"], {}).get("title", "")})
+    for c, text, before, title in chunk_sentences(index_dir):
+        key = sentence_key(text)
+        if key in seen or len(text) < 25:
+            continue
+        seen.add(key)
+        out.append({"key": key, "sentence": text, "prev": before, "doc_id": c["doc_id"], "title": title})
     return out
 
 

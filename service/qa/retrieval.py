@@ -181,46 +181,35 @@ class Retriever:
         ranking by the questions written for the chunks' sentences when the index has them."""
         depth = self.params.depth
         dense, lexical = self.dense_scores(text), self.index.lexical_scores(text)
-        asked = self._question_scores(text) if self.params.question_weight else None
         if mask is not None:
             dense, lexical = np.where(mask, dense, -np.inf), np.where(mask, lexical, -np.inf)
-            asked = np.where(mask, asked, -np.inf) if asked is not None else None
         top_dense = np.argsort(-dense, kind="stable")[:depth]
         top_bm25 = np.argsort(-lexical, kind="stable")[:depth]
         top_bm25 = top_bm25[lexical[top_bm25] > 0]
         tops = [top_dense, top_bm25]
-        if asked is not None:
-            top_asked = np.argsort(-asked, kind="stable")[:depth]
-            tops.append(top_asked[np.isfinite(asked[top_asked])])
         if mask is not None:
             tops = [t[mask[t]] for t in tops]
-        return tuple(tops)
+        asked = self._question_top(text, mask)
+        return (*tops, asked) if asked is not None else tuple(tops)
 
     def _add_questions(self, order: np.ndarray, found: dict[str, np.ndarray], texts: tuple[str, ...],
                        mask: np.ndarray | None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """A fusing store's (Qdrant's) ranking with the question ranking of each text fused in, by the
         same weighted RRF as `_fuse` (the written questions live in the index folder, not the store)."""
-        p = self.params
-        if not p.question_weight:
+        tops = [self._question_top(text, mask) for text in texts]
+        if any(t is None for t in tops):
             return order, found
-        lists = []
-        for text in texts:
-            asked = self._question_scores(text)
-            if asked is None:
-                return order, found
-            if mask is not None:
-                asked = np.where(mask, asked, -np.inf)
-            top = np.argsort(-asked, kind="stable")[:p.depth]
-            lists.append((top[np.isfinite(asked[top])], p.question_weight))
-        fused = found["fused"] + rrf(lists, len(self.index.chunks), p.rrf_k)
+        fused = found["fused"] + rrf([(t, self.params.question_weight) for t in tops], len(self.index.chunks),
+                                     self.params.rrf_k)
         order = np.argsort(-fused, kind="stable")
         return order[fused[order] > 0], {**found, "fused": fused}
 
-    def _question_scores(self, text: str) -> np.ndarray | None:
-        """Per chunk: the best cosine of `text` to a question written for one of its sentences (-inf for
-        a chunk without); None when the index has no questions."""
+    def _question_top(self, text: str, mask: np.ndarray | None) -> np.ndarray | None:
+        """The top-`depth` chunks (within `mask`) by the best cosine of `text` to a question written for
+        one of their sentences, chunks without any left out; None when the index has no questions or
+        their ranking is off (`question_weight` 0)."""
         vectors = self.index.sentences
-        if vectors is None or vectors.questions is None:
+        if not self.params.question_weight or vectors is None or vectors.questions is None:
             return None
         if self._chunk_rows is None:
             pairs = [(c, r) for c, chunk in enumerate(self.index.chunks)
@@ -228,9 +217,12 @@ class Retriever:
             self._chunk_rows = (np.array([c for c, _ in pairs], np.int64), np.array([r for _, r in pairs], np.int64))
         chunks, rows = self._chunk_rows
         best = np.nan_to_num(vectors.questions.best(self.query_vector(text))[rows], nan=-np.inf)
-        out = np.full(len(self.index.chunks), -np.inf, np.float32)
-        np.maximum.at(out, chunks, best)
-        return out
+        asked = np.full(len(self.index.chunks), -np.inf, np.float32)
+        np.maximum.at(asked, chunks, best)
+        if mask is not None:
+            asked = np.where(mask, asked, -np.inf)
+        top = np.argsort(-asked, kind="stable")[:self.params.depth]
+        return top[np.isfinite(asked[top])]
 
     def _fuse(self, tops: list[tuple[np.ndarray, ...]]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Rows ordered by fused score over the queries' `tops`, and the rows each retriever found."""
