@@ -9,8 +9,15 @@ train/data/). The writers' instructions are in train/writers/INSTRUCTIONS.md. Th
 - round 3: the 600 sentences only the bundled model had written questions for
   (`--used "questions-written-*.jsonl"`, run before files 10-13 existed), 4 batches ->
   questions-written-{10..13}.jsonl.
+- round 4 (`--negatives`): no new sentences. The written unanswerable questions (to be asked again in
+  English) and the written follow-ups (to be followed by an unanswerable follow-up in the same
+  conversation) of files 1-13, 6 batches -> negatives/questions-written-{14..19}.jsonl. Before it, every
+  unanswerable training question was a Dutch first question, so the answerability model learnt
+  "English" and "follow-up" as signs of an answer. Kept out of training: they did not move the refusals of
+  those forms on eval/probe5.jsonl (docs/answers.md).
 
 Usage: .venv/bin/python train/sample_for_writers.py --n 1200 --batches 6 --out /tmp/writers
+       .venv/bin/python train/sample_for_writers.py --negatives --batches 6 --out /tmp/writers4
 """
 
 from __future__ import annotations
@@ -35,11 +42,29 @@ def main() -> None:
     ap.add_argument("--used", default="**/questions*.jsonl",
                     help="files under train/data/ whose sentences are left out "
                          "(round 3 left out only the helper-written ones)")
+    ap.add_argument("--negatives", action="store_true",
+                    help="round 4: the written unans and fu questions of files 1-13 as the lines")
     a = ap.parse_args()
+    if a.negatives:
+        write_batches(Path(a.out), negatives_pool(a.batches))
+        return
     used = {json.loads(line)["sid"] for path in (ROOT / "train" / "data").glob(a.used)
             for line in path.open(encoding="utf-8") if line.strip()}
     pool = [p for p in sentence_pool(Path(a.index)) if p["sid"] not in used][: a.n]
     write_batches(Path(a.out), [pool[b:: a.batches] for b in range(a.batches)])
+
+
+def negatives_pool(batches: int) -> list[list[dict]]:
+    """Round 4's lines: each written `unans` question (to ask in English) and each `fu` question with its
+    history (to follow with an unanswerable follow-up), in file order, dealt over `batches`."""
+    rows = []
+    for k in range(1, 14):
+        for line in (ROOT / "train" / "data" / f"questions-written-{k}.jsonl").open(encoding="utf-8"):
+            r = json.loads(line) if line.strip() else {}
+            if r.get("kind") in ("unans", "fu"):
+                rows.append({key: r[key] for key in ("sid", "sentence", "chunk_id", "doc_id", "kind", "question",
+                                                     "history") if key in r})
+    return [rows[b::batches] for b in range(batches)]
 
 
 def write_batches(out: Path, parts: list[list[dict]]) -> None:

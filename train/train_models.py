@@ -7,7 +7,9 @@ sentences, train/sample_for_writers.py and train/writers/INSTRUCTIONS.md: Dutch,
 English, follow-ups with their conversation (`fu`, searched with that history) and unanswerable ones
 checked against the corpus) plus the programmatic unanswerable variants of train/unanswerable.py.
 The bundled model's questions (train/data/model/, make_questions.py) are kept out: added to the
-written ones they did not help (tuning key facts 0.627 with, 0.636 without; docs/answers.md). No
+written ones they did not help (tuning key facts 0.627 with, 0.636 without; docs/answers.md). So are
+the English and follow-up unanswerable questions of round 4 (train/data/negatives/): they moved the
+refusals of those forms on eval/probe5.jsonl not at all (docs/answers.md). No
 eval set is read. Each question is searched with the real retriever (k = 16, as the service does);
 every sentence of the passages is a candidate, labelled 1 when it is the sentence the question was
 written from.
