@@ -12,10 +12,12 @@ from index.sentences import split_sentences
 from index.text import is_dutch
 from service.qa.compose import (
     ANSWER_WORDS,
+    build_messages,
     check_answer,
     lead_and_support,
     lead_from,
     normalize_marks,
+    prompt_text,
     renumber,
     safe_words,
     short_answer,
@@ -77,6 +79,18 @@ def _five(scores: list[float]) -> Evidence:
     hit = _hit(0, FIVE)
     return Evidence(tuple(Sentence(FIVE[s:e], 0, s, e, scores[n]) for n, (s, e) in enumerate(split_sentences(FIVE))),
                     (hit,))
+
+
+def test_prompt_leaves_out_the_last_sentences_beyond_the_token_budget(evidence: Evidence) -> None:
+    words = lambda text: len(text.split())  # noqa: E731  a stand-in for the model's token count
+    full, n = build_messages("Wanneer vond de inzet plaats?", evidence)
+    assert n == 3 and "[3] " in full[1]["content"]
+    budget = words(prompt_text(full)) - 1
+    cut, n = build_messages("Wanneer vond de inzet plaats?", evidence, count=words, budget=budget)
+    assert n == 2 and "[2] " in cut[1]["content"] and "[3] " not in cut[1]["content"]
+    assert words(prompt_text(cut)) <= budget
+    one, n = build_messages("Wanneer vond de inzet plaats?", evidence, count=words, budget=1)
+    assert n == 1 and evidence.sentences[0].text in one[1]["content"]  # the best sentence always stays
 
 
 def test_short_answer_leads_with_the_best_sentence_and_adds_the_next_best_when_it_fits() -> None:

@@ -22,10 +22,10 @@ from service.config import Settings, qdrant_location
 from service.errors import GeneratorError, VraagbaakError
 from service.qa import learned
 from service.qa.compose import (
-    PROMPT_SENTENCES,
     build_messages,
     lead_and_support,
     lead_from,
+    prompt_text,
     renumber,
     safe_words,
     short_answer,
@@ -183,8 +183,8 @@ class Pipeline:
             return extractive, None
         t = time.perf_counter()
         prev = next((h.content for h in reversed(history) if h.role == "user"), "")
-        messages = build_messages(question, evidence, prev)
-        top = Evidence(evidence.sentences[:PROMPT_SENTENCES], evidence.hits)
+        messages, n = build_messages(question, evidence, prev, getattr(self.generator(), "count_tokens", None))
+        top = Evidence(evidence.sentences[:n], evidence.hits)
         raw = yield from self._generate_streaming(messages, top, question, streamed)
         timings["generate"] = _ms(t)
         lead = lead_from(raw, top, question, "".join(streamed).split() if streamed else None)
@@ -245,7 +245,7 @@ class Pipeline:
 
     def _count_tokens(self, messages: list[dict]) -> int | None:
         count = getattr(self._generator, "count_tokens", None)
-        return count("\n".join(m["content"] for m in messages)) if count else None
+        return count(prompt_text(messages)) if count else None
 
     def _refusal(self, hits: list[Hit], query: str, mode: str, timings: dict, t0: float, reason: str) -> Answer:
         titles = list(dict.fromkeys(h.title for h in hits[:3]))
