@@ -41,6 +41,17 @@ def test_a_sentence_that_mostly_repeats_the_last_answer_is_marked() -> None:
     ("Wat gaat Nederland daar nog extra leveren?", "plan"),
     ("Hoeveel militairen gaat Nederland sturen?", "number"),  # a number is the more precise ask
     ("Welke taken had de planningscel in Tunis?", None),
+    # English questions ask the same kinds (they are answered in Dutch, from the same sentences)
+    ("When was the Dutch C-130 detachment deployed?", "date"),
+    ("In which year did MINUSMA start?", "date"),
+    ("How many Dutch soldiers served in EUTM Mali?", "number"),
+    ("How long did the deployment last?", "number"),
+    ("How much money does the Netherlands give to GPOI each year?", "money"),
+    ("What did the C-130 deployment cost?", "money"),
+    ("Who led the intelligence unit?", "name"),
+    ("Where were the Dutch staff officers stationed?", "place"),
+    ("In which countries are the liaison teams placed?", "place"),
+    ("Why did the Netherlands stop its contribution?", None),
 ])
 def test_expected_type(question: str, kind: str | None) -> None:
     assert expected_type(question) == kind

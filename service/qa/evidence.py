@@ -103,16 +103,21 @@ _MONEY_WORD = r"(?:geld|euro|kost|kosten|kostte|kostten|gekost|bedrag|bedragen|u
 _MONEY_Q = re.compile(rf"\bhoeveel\b(?!.*\bprocent\b).*\b{_MONEY_WORD}\b"  # not "hoeveel procent … budget"
                       r"|\bwat (?:kost|kostte|kostten)\b|\bwat heeft\b.*\bgekost\b|\bhoe ?duur\b|\bwelk bedrag\b"
                       r"|\bwat\b[^?]*\bbetal(?:en|t|de|den)\b"
-                      r"|\bhoe hoog (?:is|was|zijn|waren) (?:de|het) (?:kosten|budget|bedrag)", re.I)
-_NUM_Q = re.compile(r"\b(hoeveel|hoe ?lang|hoe groot|hoe vaak|aantal|percentage)\b", re.I)  # after money
-_DATE_Q = re.compile(r"\b(wanneer|welk jaar|welke datum|sinds wanneer|tot wanneer|op welke dag)\b", re.I)
-_PLACE_Q = re.compile(r"\b(waar|welke (?:plaatsen|steden|plaats|stad|locaties?|regio'?s?|gebieden|landen)|welk land)\b",
-                      re.I)
+                      r"|\bhoe hoog (?:is|was|zijn|waren) (?:de|het) (?:kosten|budget|bedrag)"
+                      r"|\bhow much\b.*\b(?:money|cost|costs|budget|euros?|pay|paid|spend|spent)\b"
+                      r"|\bwhat (?:did|does|do|will|would)\b.*\bcost\b|\bhow expensive\b", re.I)
+_NUM_Q = re.compile(r"\b(hoeveel|hoe ?lang|hoe groot|hoe vaak|aantal|percentage"
+                    r"|how (?:many|much|long|big|large|often)|number of)\b", re.I)  # after money
+_DATE_Q = re.compile(r"\b(wanneer|welk jaar|welke datum|sinds wanneer|tot wanneer|op welke dag"
+                     r"|when|(?:what|which) (?:year|date|month))\b", re.I)
+_PLACE_Q = re.compile(r"\b(waar|welke (?:plaatsen|steden|plaats|stad|locaties?|regio'?s?|gebieden|landen)|welk land"
+                      r"|where|(?:what|which) (?:places|cities|city|place|locations?|regions?|areas|countries"
+                      r"|country))\b", re.I)
 # "waar" asks a place when it opens the question or a coordinated clause ("…, en waar zaten ze?"), not in
 # a relative clause ("missies waar het mensen naartoe stuurt") nor with a preposition ("waar … op letten")
 _WAAR_Q = re.compile(r"(?:^|[,;:]\s*|\b(?:en|of)\s+)[Ww]aar\b"
                      r"(?!.*\s(?:op|aan|over|mee|naar|naartoe|voor|door|toe|om|tegen|bij|uit|van|in|onder)\s+(?:[a-z]\w*\s+)?[a-z]\w*(?:en|d|t|de|te)\s*\?*\s*$)")
-_NAME_Q = re.compile(r"\b(wie|via wie)\b", re.I)
+_NAME_Q = re.compile(r"\b(wie|via wie|who|whom)\b", re.I)
 # a question about plans or intentions ("welke uitbreiding staat er nog gepland?") is answered by a sentence
 # that states one ("Nederland zal … leveren", "het kabinet is voornemens …"), not by one about the past
 _PLAN_Q = re.compile(r"\b(gepland|plannen|van plan|voornemens?|bedoeling|toekomst\w*|komende|straks)\b"
@@ -132,7 +137,8 @@ _PLAN = re.compile(r"\b(zal|zullen|zou|zouden|voornemens|voornemen|gepland|beoog
 
 def expected_type(question: str) -> str | None:
     """'money', 'date', 'place', 'number', 'name' or 'plan' when the question asks for one (checked in this
-    order: "hoeveel militairen gaat Nederland sturen" asks a number)."""
+    order: "hoeveel militairen gaat Nederland sturen" asks a number). English questions ask the same kinds
+    ("When …", "How many …", "Who …"; no English 'plan')."""
     if _MONEY_Q.search(question):
         return "money"
     if _DATE_Q.search(question):
