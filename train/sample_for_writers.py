@@ -15,6 +15,10 @@ train/data/). The writers' instructions are in train/writers/INSTRUCTIONS.md. Th
   unanswerable training question was a Dutch first question, so the answerability model learnt
   "English" and "follow-up" as signs of an answer. Kept out of training: they did not move the refusals of
   those forms on eval/probe5.jsonl (docs/answers.md).
+- round 5 (`--english`): no new sentences. For each sentence of files 1-13 with a Dutch (`nl`/`para`)
+  question and no English one, that question's line, to be asked in English (the first 960, 6 batches)
+  -> english/questions-written-{20..25}.jsonl. English questions were 370 of 2107 sentences' questions.
+  Kept out of training: with them the tuning files' key facts fell 0.659 -> 0.588 (docs/answers.md).
 
 Usage: .venv/bin/python train/sample_for_writers.py --n 1200 --batches 6 --out /tmp/writers
        .venv/bin/python train/sample_for_writers.py --negatives --batches 6 --out /tmp/writers4
@@ -44,9 +48,14 @@ def main() -> None:
                          "(round 3 left out only the helper-written ones)")
     ap.add_argument("--negatives", action="store_true",
                     help="round 4: the written unans and fu questions of files 1-13 as the lines")
+    ap.add_argument("--english", action="store_true",
+                    help="round 5: a Dutch question of each sentence of files 1-13 without an English one")
     a = ap.parse_args()
     if a.negatives:
         write_batches(Path(a.out), negatives_pool(a.batches))
+        return
+    if a.english:
+        write_batches(Path(a.out), english_pool(a.batches, a.n))
         return
     used = {json.loads(line)["sid"] for path in (ROOT / "train" / "data").glob(a.used)
             for line in path.open(encoding="utf-8") if line.strip()}
@@ -54,16 +63,34 @@ def main() -> None:
     write_batches(Path(a.out), [pool[b:: a.batches] for b in range(a.batches)])
 
 
-def negatives_pool(batches: int) -> list[list[dict]]:
-    """Round 4's lines: each written `unans` question (to ask in English) and each `fu` question with its
-    history (to follow with an unanswerable follow-up), in file order, dealt over `batches`."""
+def _written(kinds: tuple[str, ...]) -> list[dict]:
+    """The rows of written files 1-13 of these kinds, in file order (the fields a writer needs)."""
     rows = []
     for k in range(1, 14):
         for line in (ROOT / "train" / "data" / f"questions-written-{k}.jsonl").open(encoding="utf-8"):
             r = json.loads(line) if line.strip() else {}
-            if r.get("kind") in ("unans", "fu"):
+            if r.get("kind") in kinds:
                 rows.append({key: r[key] for key in ("sid", "sentence", "chunk_id", "doc_id", "kind", "question",
                                                      "history") if key in r})
+    return rows
+
+
+def negatives_pool(batches: int) -> list[list[dict]]:
+    """Round 4's lines: each written `unans` question (to ask in English) and each `fu` question with its
+    history (to follow with an unanswerable follow-up), in file order, dealt over `batches`."""
+    rows = _written(("unans", "fu"))
+    return [rows[b::batches] for b in range(batches)]
+
+
+def english_pool(batches: int, n: int) -> list[list[dict]]:
+    """Round 5's lines: the first Dutch question of each sentence that has no English one (at most `n`)."""
+    english = {r["sid"] for r in _written(("en",))}
+    rows, seen = [], set()
+    for r in _written(("nl", "para")):
+        if r["sid"] not in english and r["sid"] not in seen:
+            seen.add(r["sid"])
+            rows.append(r)
+    rows = rows[:n]
     return [rows[b::batches] for b in range(batches)]
 
 
