@@ -11,7 +11,8 @@ train/data/). The writers' instructions are in train/writers/INSTRUCTIONS.md. Th
   questions-written-{10..13}.jsonl.
 - round 4 (`--negatives`): no new sentences. The written unanswerable questions (to be asked again in
   English) and the written follow-ups (to be followed by an unanswerable follow-up in the same
-  conversation) of files 1-13, 6 batches -> negatives/questions-written-{14..19}.jsonl. Before it, every
+  conversation) of files 1-13 (before one row of file 3 was dropped, 850aeb4), 6 batches ->
+  negatives/questions-written-{14..19}.jsonl. Before it, every
   unanswerable training question was a Dutch first question, so the answerability model learnt
   "English" and "follow-up" as signs of an answer. Kept out of training: they did not move the refusals of
   those forms on eval/probe5.jsonl (docs/answers.md).
