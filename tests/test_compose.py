@@ -17,7 +17,6 @@ from service.qa.compose import (
     lead_and_support,
     lead_from,
     normalize_marks,
-    prompt_text,
     renumber,
     safe_words,
     short_answer,
@@ -83,13 +82,13 @@ def _five(scores: list[float]) -> Evidence:
 
 def test_prompt_leaves_out_the_last_sentences_beyond_the_token_budget(evidence: Evidence) -> None:
     words = lambda text: len(text.split())  # noqa: E731  a stand-in for the model's token count
-    full, n = build_messages("Wanneer vond de inzet plaats?", evidence)
+    full, n, _ = build_messages("Wanneer vond de inzet plaats?", evidence)
     assert n == 3 and "[3] " in full[1]["content"]
-    budget = words(prompt_text(full)) - 1
-    cut, n = build_messages("Wanneer vond de inzet plaats?", evidence, count=words, budget=budget)
+    budget = words("\n".join(m["content"] for m in full)) - 1
+    cut, n, tokens = build_messages("Wanneer vond de inzet plaats?", evidence, count=words, budget=budget)
     assert n == 2 and "[2] " in cut[1]["content"] and "[3] " not in cut[1]["content"]
-    assert words(prompt_text(cut)) <= budget
-    one, n = build_messages("Wanneer vond de inzet plaats?", evidence, count=words, budget=1)
+    assert tokens == words("\n".join(m["content"] for m in cut)) <= budget
+    one, n, _ = build_messages("Wanneer vond de inzet plaats?", evidence, count=words, budget=1)
     assert n == 1 and evidence.sentences[0].text in one[1]["content"]  # the best sentence always stays
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import replace
+from typing import NamedTuple
 
 from index.lexical import analyze
 from index.sentences import split_sentences
@@ -34,26 +35,27 @@ PROMPT_SENTENCES = 3  # the model sees at most the best three evidence sentences
 PROMPT_TOKENS = 200  # and the whole prompt stays within this many tokens: reading it is most of the latency
 
 
+class Prompt(NamedTuple):
+    messages: list[dict]
+    sentences: int  # the prompt holds the first n evidence sentences
+    tokens: int | None  # the model's token count of the prompt (None without a count)
+
+
 def build_messages(question: str, evidence: Evidence, history_hint: str = "",
-                   count: Callable[[str], int] | None = None, budget: int = PROMPT_TOKENS,
-                   ) -> tuple[list[dict], int]:
-    """System instruction (fixed: its KV cache is reused) + the best numbered evidence and the question,
-    and how many evidence sentences (the first n) the prompt holds. With `count` (the model's token count
-    of a text), sentences are left out from the last while the prompt exceeds `budget` tokens; the best
-    one always stays."""
+                   count: Callable[[str], int] | None = None, budget: int = PROMPT_TOKENS) -> Prompt:
+    """System instruction (fixed: its KV cache is reused) + the best numbered evidence and the question.
+    With `count` (the model's token count of a text), sentences are left out from the last while the
+    prompt exceeds `budget` tokens; the best one always stays."""
     context = f"Eerdere vraag: {history_hint}\n" if history_hint else ""
     n = min(PROMPT_SENTENCES, len(evidence.sentences))
     while True:
         lines = [f"[{i}] {s.text}" for i, s in enumerate(evidence.sentences[:n], 1)]
         user = "Bronnen:\n" + "\n".join(lines) + f"\n\n{context}Vraag: {question}\nAntwoord:"
         messages = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
-        if count is None or n <= 1 or count(prompt_text(messages)) <= budget:
-            return messages, n
+        tokens = count("\n".join(m["content"] for m in messages)) if count else None
+        if tokens is None or n <= 1 or tokens <= budget:
+            return Prompt(messages, n, tokens)
         n -= 1
-
-
-def prompt_text(messages: list[dict]) -> str:
-    return "\n".join(m["content"] for m in messages)
 
 
 def lead_and_support(lead: str, evidence: Evidence, max_words: int | None = None) -> str:

@@ -25,7 +25,6 @@ from service.qa.compose import (
     build_messages,
     lead_and_support,
     lead_from,
-    prompt_text,
     renumber,
     safe_words,
     short_answer,
@@ -183,14 +182,14 @@ class Pipeline:
             return extractive, None
         t = time.perf_counter()
         prev = next((h.content for h in reversed(history) if h.role == "user"), "")
-        messages, n = build_messages(question, evidence, prev, getattr(self.generator(), "count_tokens", None))
-        top = Evidence(evidence.sentences[:n], evidence.hits)
-        raw = yield from self._generate_streaming(messages, top, question, streamed)
+        prompt = build_messages(question, evidence, prev, getattr(self.generator(), "count_tokens", None))
+        top = Evidence(evidence.sentences[:prompt.sentences], evidence.hits)
+        raw = yield from self._generate_streaming(prompt.messages, top, question, streamed)
         timings["generate"] = _ms(t)
         lead = lead_from(raw, top, question, "".join(streamed).split() if streamed else None)
         if not lead or (not streamed and is_dutch(lead) is False):
-            return extractive, self._count_tokens(messages)
-        return lead_and_support(lead, evidence), self._count_tokens(messages)
+            return extractive, prompt.tokens
+        return lead_and_support(lead, evidence), prompt.tokens
 
     def _generate_streaming(self, messages: list[dict], top: Evidence, question: str,
                             streamed: list[str] | None) -> Generator[StreamEvent, None, str]:
@@ -242,10 +241,6 @@ class Pipeline:
                     raise VraagbaakError("geen taalmodel ingesteld; gebruik modus 'extractive'")
                 self._generator = self._factory()
             return self._generator
-
-    def _count_tokens(self, messages: list[dict]) -> int | None:
-        count = getattr(self._generator, "count_tokens", None)
-        return count(prompt_text(messages)) if count else None
 
     def _refusal(self, hits: list[Hit], query: str, mode: str, timings: dict, t0: float, reason: str) -> Answer:
         titles = list(dict.fromkeys(h.title for h in hits[:3]))
