@@ -152,11 +152,13 @@ class SentenceVectors:
         """The row of each sentence text (None for a text the index lacks)."""
         return [self._row.get(sentence_key(t)) for t in texts]
 
-    def question_match(self, texts: list[str], query_vector: np.ndarray) -> np.ndarray:
-        """Each sentence's best cosine of `query_vector` to the questions written for it; a sentence
-        without questions (or one the index lacks) gets the lowest value of the others."""
-        assert self.questions is not None
-        best = self.questions.best(query_vector)
+    def question_match(self, texts: list[str], query_vector: np.ndarray | None = None,
+                       best: np.ndarray | None = None) -> np.ndarray:
+        """Each sentence's best cosine of `query_vector` to the questions written for it (or `best`, that
+        match for every sentence row, already computed: `SentenceQuestions.best`); a sentence without
+        questions (or one the index lacks) gets the lowest value of the others."""
+        assert self.questions is not None and (query_vector is not None or best is not None)
+        best = self.questions.best(query_vector) if best is None else best
         rows = [self._row.get(sentence_key(t)) for t in texts]
         out = np.array([best[r] if r is not None else np.nan for r in rows], np.float32)
         if np.isnan(out).any():

@@ -35,6 +35,8 @@ def test_question_match_by_text_gives_sentences_without_questions_the_lowest_val
     q = np.array([0.6, 0.8, 0.0, 0.0], np.float32)
     m = vectors.question_match(["Een.", "Twee.", "Drie.", "Nieuw."], q)
     assert m == pytest.approx([0.6, 0.6, 0.8, 0.6])  # "Twee." has none, "Nieuw." is not in the index
+    given = vectors.question_match(["Een.", "Twee.", "Drie.", "Nieuw."], best=asked.best(q))
+    assert given == pytest.approx(m)  # the match computed once for the search serves the ranker too
     with pytest.raises(ValueError):
         SentenceVectors(keys[:2], np.zeros((2, 4), np.float32), questions=asked)
 
@@ -110,3 +112,11 @@ def test_the_search_fuses_in_the_passages_whose_sentences_questions_match(build_
     assert target not in rows_off.tolist() and rows_off.tolist() == before.tolist()  # weight 0: as before
     assert any(h.start <= chunks[target].start < h.end or h.chunk_id == chunks[target].chunk_id
                for h in on.search("Zzz qqq xxyy?", k=3))
+    if kind == "faiss":  # the search's question ranking and the ranker's q2q read one computation per query
+        calls = []
+        real = SentenceQuestions.best
+        index.sentences.questions.best = lambda q: calls.append(1) or real(index.sentences.questions, q)
+        on.clear_query_cache()
+        on.search("Zzz qqq xxyy?", k=3)
+        match = on.question_match("Zzz qqq xxyy?")([sentence])
+        assert len(calls) == 1 and match[0] == pytest.approx(1.0, abs=1e-3)

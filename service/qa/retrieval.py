@@ -84,6 +84,7 @@ class Retriever:
         self._doc_ids = np.array([c.doc_id for c in chunks])
         self._years = np.array([c.year or 0 for c in chunks])
         self._query_vectors: dict[str, np.ndarray] = {}  # small cache: ask() scores sentences with it too
+        self._question_best: dict[str, np.ndarray] = {}  # per query: each sentence's best question match
         self._cache_lock = threading.Lock()  # searches run in worker threads; the cache evicts
         self._chunk_rows: tuple[np.ndarray, np.ndarray] | None = None  # (chunk, sentence row) pairs, lazily
 
@@ -142,8 +143,21 @@ class Retriever:
         vectors = self.index.sentences
         if vectors is None or vectors.questions is None:
             return None
-        qv = self.query_vector(query)
-        return lambda texts: vectors.question_match(texts, qv)
+        best = self.question_best(query)
+        return lambda texts: vectors.question_match(texts, best=best)
+
+    def question_best(self, query: str) -> np.ndarray:
+        """Each index sentence's best cosine of `query` to its written questions (NaN without any): the
+        search's question ranking and the ranker's `q2q` features read it; cached like the query vector."""
+        with self._cache_lock:
+            best = self._question_best.get(query)
+        if best is None:
+            best = self.index.sentences.questions.best(self.query_vector(query))
+            with self._cache_lock:
+                if len(self._question_best) >= 64:
+                    self._question_best.pop(next(iter(self._question_best)), None)
+                self._question_best[query] = best
+        return best
 
     # -- search ----------------------------------------------------------------------------------------
     def query_vector(self, query: str) -> np.ndarray:
@@ -172,6 +186,7 @@ class Retriever:
         """Forget cached query vectors (benchmarks time cold queries)."""
         with self._cache_lock:
             self._query_vectors.clear()
+            self._question_best.clear()
 
     def dense_scores(self, query: str) -> np.ndarray:
         return self.index.dense_scores(self.query_vector(query))
@@ -216,7 +231,7 @@ class Retriever:
                      for r in vectors.rows([chunk.text[s:e] for s, e in split_sentences(chunk.text)]) if r is not None]
             self._chunk_rows = (np.array([c for c, _ in pairs], np.int64), np.array([r for _, r in pairs], np.int64))
         chunks, rows = self._chunk_rows
-        best = np.nan_to_num(vectors.questions.best(self.query_vector(text))[rows], nan=-np.inf)
+        best = np.nan_to_num(self.question_best(text)[rows], nan=-np.inf)
         asked = np.full(len(self.index.chunks), -np.inf, np.float32)
         np.maximum.at(asked, chunks, best)
         if mask is not None:
