@@ -149,28 +149,26 @@ class Retriever:
     def question_best(self, query: str) -> np.ndarray:
         """Each index sentence's best cosine of `query` to its written questions (NaN without any): the
         search's question ranking and the ranker's `q2q` features read it; cached like the query vector."""
+        return self._cached(self._question_best, query, 64,
+                            lambda: self.index.sentences.questions.best(self.query_vector(query)))
+
+    def _cached(self, cache: dict[str, np.ndarray], query: str, limit: int,
+                compute: Callable[[], np.ndarray]) -> np.ndarray:
+        """`cache[query]`, computed (outside the lock) when missing; the oldest entry goes beyond `limit`."""
         with self._cache_lock:
-            best = self._question_best.get(query)
-        if best is None:
-            best = self.index.sentences.questions.best(self.query_vector(query))
+            value = cache.get(query)
+        if value is None:
+            value = compute()
             with self._cache_lock:
-                if len(self._question_best) >= 64:
-                    self._question_best.pop(next(iter(self._question_best)), None)
-                self._question_best[query] = best
-        return best
+                if len(cache) >= limit:
+                    cache.pop(next(iter(cache)), None)
+                cache[query] = value
+        return value
 
     # -- search ----------------------------------------------------------------------------------------
     def query_vector(self, query: str) -> np.ndarray:
         """The embedder's (normalised) vector of `query`, cached for the last few hundred queries."""
-        with self._cache_lock:
-            vec = self._query_vectors.get(query)
-        if vec is None:
-            vec = self.embedder.embed_queries([query])[0]
-            with self._cache_lock:
-                if len(self._query_vectors) >= 256:
-                    self._query_vectors.pop(next(iter(self._query_vectors)), None)
-                self._query_vectors[query] = vec
-        return vec
+        return self._cached(self._query_vectors, query, 256, lambda: self.embedder.embed_queries([query])[0])
 
     def _mask(self, filters: Filters) -> np.ndarray | None:
         if not filters.doc_ids and not filters.years:
