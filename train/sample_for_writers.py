@@ -61,7 +61,7 @@ def main() -> None:
     used = {json.loads(line)["sid"] for path in (ROOT / "train" / "data").glob(a.used)
             for line in path.open(encoding="utf-8") if line.strip()}
     pool = [p for p in sentence_pool(Path(a.index)) if p["sid"] not in used][: a.n]
-    write_batches(Path(a.out), [pool[b:: a.batches] for b in range(a.batches)])
+    write_batches(Path(a.out), deal(pool, a.batches))
 
 
 def _written(kinds: tuple[str, ...]) -> list[dict]:
@@ -79,8 +79,7 @@ def _written(kinds: tuple[str, ...]) -> list[dict]:
 def negatives_pool(batches: int) -> list[list[dict]]:
     """Round 4's lines: each written `unans` question (to ask in English) and each `fu` question with its
     history (to follow with an unanswerable follow-up), in file order, dealt over `batches`."""
-    rows = _written(("unans", "fu"))
-    return [rows[b::batches] for b in range(batches)]
+    return deal(_written(("unans", "fu")), batches)
 
 
 def english_pool(batches: int, n: int) -> list[list[dict]]:
@@ -91,7 +90,11 @@ def english_pool(batches: int, n: int) -> list[list[dict]]:
         if r["sid"] not in english and r["sid"] not in seen:
             seen.add(r["sid"])
             rows.append(r)
-    rows = rows[:n]
+    return deal(rows[:n], batches)
+
+
+def deal(rows: list[dict], batches: int) -> list[list[dict]]:
+    """`rows` dealt round-robin over `batches` (each batch spans the whole list)."""
     return [rows[b::batches] for b in range(batches)]
 
 
