@@ -68,6 +68,7 @@ class Evidence:
 
     sentences: tuple[Sentence, ...]
     hits: tuple[Hit, ...]
+    parts: int = 1  # the first `parts` sentences each answer a part of the question: the answer keeps them
 
     def citation(self, n: int) -> Citation:
         sent = self.sentences[n - 1]

@@ -242,3 +242,11 @@ def test_lead_from_keeps_the_words_shown_when_the_rest_fails_the_check(evidence:
     assert lead_from(reply, evidence, q, shown) == \
         "Het C-130 detachement werd ingezet als onderdeel van het Multinational Rotational Concept [1]."
     assert lead_from(reply, evidence, q) == ""  # nothing shown (ask, not streamed): no stub, the quote stands in
+
+
+def test_short_answer_keeps_the_sentence_for_a_questions_second_part() -> None:
+    ev = _five([0.9, 0.05, 0.4, 0.4, 0.4])
+    two = Evidence(ev.sentences, ev.hits, parts=2)
+    assert short_answer(two) == (
+        "Het detachement vloog vanuit Bamako [1]. Noorwegen coördineerde de rotatie [2].")  # 0.05, but a part
+    assert lead_and_support("Het detachement vloog vanuit Bamako [1].", two).endswith("rotatie [2].")

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from service.qa.evidence import IdfTable, expected_type, has_type, question_weights, repeats, said_share
+from service.qa.evidence import (
+    IdfTable,
+    expected_type,
+    has_type,
+    question_parts,
+    question_weights,
+    repeats,
+    said_share,
+)
 
 STAFF = "Nederland levert vier staffunctionarissen aan het hoofdkwartier in Sarajevo."
 MARINES = "Daarnaast volgt een compagnie mariniers van honderdvijftig militairen voor de missie in Sarajevo."
@@ -73,3 +81,20 @@ def test_expected_type(question: str, kind: str | None) -> None:
 ])
 def test_has_type(text: str, kind: str | None, holds: bool) -> None:
     assert has_type(text, kind) is holds
+
+
+@pytest.mark.parametrize("question, parts", [
+    ("Welk land nam de ISR-coy in Gao over, en wanneer?", ("Welk land nam de ISR-coy in Gao over?", "Wanneer?")),
+    ("Met hoeveel militairen wilde het kabinet meedoen, en waarom ging dat niet door?",
+     ("Met hoeveel militairen wilde het kabinet meedoen?", "Waarom ging dat niet door?")),
+    ("Waar en in welk jaar opende de VN een verbindingsbureau?",
+     ("Waar opende de VN een verbindingsbureau?", "In welk jaar opende de VN een verbindingsbureau?")),
+    ("Why did the Dutch leave Mali, and when did the last troops go home?",
+     ("Why did the Dutch leave Mali?", "When did the last troops go home?")),
+    ("Hoeveel militairen en welke middelen stuurde Nederland?", None),  # one question about two things
+    ("Wat deden Nederland en Frankrijk in Mali?", None),
+    ("Wie en wat?", None),
+    ("Hoe lang bleef de C-130 in Mali?", None),
+])
+def test_question_parts_splits_questions_that_ask_two_things(question: str, parts) -> None:
+    assert question_parts(question) == parts

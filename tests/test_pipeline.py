@@ -290,3 +290,21 @@ def test_generate_stream_keeps_the_shown_words_when_the_sentence_then_fails(gene
     gen.enqueue(reply)
     asked = generative.ask(MRC_QUESTION, mode="generate").answer
     assert "Atlantis" not in asked and not asked.startswith("Het Multinational Rotational Concept werd")  # the quote
+
+
+# -- two-part questions ---------------------------------------------------------------------------------
+
+def test_a_two_part_question_keeps_a_sentence_for_each_part(extractive: Pipeline, monkeypatch) -> None:
+    import service.qa.pipeline as pipeline
+
+    question = ("Wie coördineerde het Multinational Rotational Concept van MINUSMA, en wanneer deed IOB de "
+                "eindevaluatie?")
+    both = extractive.ask(question)
+    assert both.answer.endswith("IOB deed dit tussen april 2021 en mei 2022 [2].")  # the second part's answer
+    _assert_citations_valid(both)
+    _, streamed, done = _split(list(extractive.ask_stream(question)))
+    assert streamed == done["answer"] == both.answer
+    follow_up = extractive.ask(question, [{"role": "user", "content": "Wat is MINUSMA?"}])
+    assert "april 2021" not in follow_up.answer  # only first questions are split
+    monkeypatch.setattr(pipeline, "question_parts", lambda q: None)  # read as one question: not there
+    assert "april 2021" not in extractive.ask(question).answer

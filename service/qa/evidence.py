@@ -154,6 +154,32 @@ def expected_type(question: str) -> str | None:
     return None
 
 
+# Question words that open the second part of a two-part question ("…, en waarom …?", "…, and when …?").
+_ASK = (r"(?:wat|wie|waar|wanneer|waarom|hoe|hoeveel|welke?|in welke?|met welke?|op welke?|voor welke?|"
+        r"sinds wanneer|tot wanneer|what|who|where|when|why|how|which)")
+_SECOND_PART = re.compile(rf",? (?:en|and) (?={_ASK}\b)", re.I)
+_TWO_ASKS = re.compile(rf"^({_ASK}) (?:en|and) ({_ASK})\b ?", re.I)  # "Waar en in welk jaar opende …?"
+
+
+def question_parts(question: str) -> tuple[str, str] | None:
+    """The two questions of a question that asks two things, or None. The second is elliptic ("waarom
+    ging dat niet door?"); the caller reads it with the first as its context, as a follow-up."""
+    question = question.strip()
+    if m := _TWO_ASKS.match(question):
+        second = question[m.start(2):]
+        words = question[m.end():].split()
+        if re.search(r"(?:welke?|which)$", m.group(2), re.I):  # "in welk jaar …": the asked noun goes too
+            words = words[1:]
+        if len(words) < 2:
+            return None
+        return f"{m.group(1)} {' '.join(words)}", second[0].upper() + second[1:]
+    m = _SECOND_PART.search(question)
+    if not m or len(question[:m.start()].split()) < 3 or len(question[m.end():].split()) < 1:
+        return None
+    first, second = question[:m.start()].strip(" ,"), question[m.end():].strip()
+    return first.rstrip("?") + "?", second[0].upper() + second[1:]
+
+
 def has_type(text: str, kind: str | None) -> bool:
     """Whether `text` holds something of the expected kind (a number, a date, a place, a proper name)."""
     pattern = {"money": _MONEY, "number": _NUMBER, "date": _DATE, "place": _PLACE, "name": _PROPER,

@@ -15,7 +15,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 from index.text import is_dutch, squash
 from service.config import Settings, qdrant_location
@@ -29,7 +29,7 @@ from service.qa.compose import (
     safe_words,
     short_answer,
 )
-from service.qa.evidence import IdfTable
+from service.qa.evidence import IdfTable, question_parts
 from service.qa.protocol import MODES
 from service.qa.retrieval import FusionParams, Retriever, validate_query
 from service.types import REFUSAL, Answer, Evidence, Hit, Sentence, StreamEvent, Turn
@@ -138,7 +138,7 @@ class Pipeline:
         timings["evidence"] = _ms(t1)
         if not sentences or analysis.p_answerable < threshold:
             return self._refusal(hits, query, mode, timings, t0, _reason(analysis, threshold, bool(sentences)))
-        evidence = Evidence(tuple(sentences), tuple(analysis.hits))
+        evidence = self._second_part(question, history, analysis, sentences)
         text, prompt_tokens = yield from self._answer_text(question, history, evidence, mode, timings,
                                                            streamed if stream_tokens else None)
         text, cites = renumber(text, evidence)
@@ -164,13 +164,36 @@ class Pipeline:
         """The best-ranked sentences, near-duplicates left out, within the evidence budget, best first."""
         seen, out = set(), []
         for c in analysis.ranked:
-            key = re.sub(r"\W+", "", c.sentence.text.lower())[:80]
+            key = _dedupe_key(c.sentence.text)
             if key not in seen:
                 seen.add(key)
                 out.append(c.sentence)
             if len(out) == 2 * self.evidence_sentences:
                 break
         return _fit(out, max_sentences=self.evidence_sentences, max_chars=self.evidence_chars)
+
+    def _second_part(self, question: str, history: list[Turn], analysis: learned.Analysis,
+                     sentences: list[Sentence]) -> Evidence:
+        """The evidence; for a first question that asks two things ("…, en waarom …?") the best sentence
+        for its second part, read as a follow-up of the first part, is the second evidence sentence and
+        stays in the answer (measured on the tuning files' two-part questions, docs/answers.md)."""
+        parts = None if history else question_parts(question)
+        if not parts:
+            return Evidence(tuple(sentences), tuple(analysis.hits))
+        first, second = parts
+        _, part = self.analyse(second, [Turn("user", first), Turn("assistant", sentences[0].text)])
+        lead = _dedupe_key(sentences[0].text)
+        best = next((c.sentence for c in part.ranked if _dedupe_key(c.sentence.text) != lead), None)
+        if best is None:
+            return Evidence(tuple(sentences), tuple(analysis.hits))
+        hits, hit = list(analysis.hits), part.hits[best.hit]
+        at = next((i for i, h in enumerate(hits) if h.chunk_id == hit.chunk_id and h.text == hit.text), None)
+        if at is None:
+            hits.append(hit)
+            at = len(hits) - 1
+        rest = [s for s in sentences[1:] if _dedupe_key(s.text) != _dedupe_key(best.text)]
+        ordered = [sentences[0], replace(best, hit=at), *rest][: max(2, self.evidence_sentences)]
+        return Evidence(tuple(ordered), tuple(hits), parts=2)
 
     def _answer_text(self, question: str, history: list[Turn], evidence: Evidence, mode: str, timings: dict,
                      streamed: list[str] | None):
@@ -266,6 +289,11 @@ def _lower_priority(nice: int) -> None:
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
         except OSError:
             pass  # not permitted here: generation simply keeps normal priority
+
+
+def _dedupe_key(text: str) -> str:
+    """Sentences with the same key are near-duplicates (the same sentence in two overlapping passages)."""
+    return re.sub(r"\W+", "", text.lower())[:80]
 
 
 def _fit(sentences: list[Sentence], max_sentences: int, max_chars: int) -> list[Sentence]:
