@@ -247,7 +247,7 @@ def _question_table(keys: list[str], questions: dict[str, list[str]], embedder: 
     known, _ = _through_cache(cache, [(k,) for k in qkeys], texts, question_pass, "zinsvragen", "vraag",
                               progress, batch)
     vectors = _unit_rows(np.stack([known[k].reshape(dim) for k in qkeys]))
-    return SentenceQuestions(vectors.astype(np.float16), np.array([r for r, _ in pairs]), len(keys))
+    return SentenceQuestions(vectors.astype(np.float16), np.array([r for r, _ in pairs]), len(keys), texts)
 
 
 def _sentence_table(texts: list[str], spans: list[list[tuple[int, int]]], matrices: list[np.ndarray],

@@ -113,10 +113,20 @@ class SentenceQuestions:
     """Questions that the index's sentences answer, embedded as queries: their normalised `vectors`
     (float16) and the sentence row each belongs to (`rows`); `n` sentences in all."""
 
-    def __init__(self, vectors: np.ndarray, rows: np.ndarray, n: int):
+    def __init__(self, vectors: np.ndarray, rows: np.ndarray, n: int, texts: list[str] | None = None):
         if len(vectors) != len(rows) or (len(rows) and (rows.min() < 0 or rows.max() >= n)):
             raise ValueError(f"{len(rows)} question rows for {len(vectors)} question vectors and {n} sentences")
+        if texts is not None and len(texts) != len(rows):
+            raise ValueError(f"{len(texts)} question texts for {len(rows)} questions")
         self.vectors, self.rows, self.n = vectors.astype(np.float32), rows.astype(np.int64), n
+        self.texts = texts  # the questions themselves (their words: the ranker's `qlex`)
+
+    def of_row(self) -> dict[int, list[str]]:
+        """Sentence row -> the texts of its questions (empty without texts)."""
+        out: dict[int, list[str]] = {}
+        for row, text in zip(self.rows.tolist(), self.texts or ()):
+            out.setdefault(row, []).append(text)
+        return out
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -143,6 +153,7 @@ class SentenceVectors:
                 questions is not None and questions.n != len(keys)):
             raise ValueError(f"{len(keys)} sentence keys for {len(vectors)} vectors")
         self._row = {k: i for i, k in enumerate(keys)}
+        self.keys = keys
         self.vectors = vectors
         self.own = own
         self.tokens = tokens

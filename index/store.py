@@ -1,6 +1,6 @@
 """The index folder on disk: FAISS vectors + BM25 + chunks + a manifest that `load_index` checks.
 
-Layout of an index folder (format version 5):
+Layout of an index folder (format version 6):
     manifest.json     format, embedder name/fingerprint/dim, counts, corpus checksum, build time, file sha256s
     chunks.jsonl      one chunk per line, row i = FAISS id i = BM25 doc i
     documents.json    document metadata (title, publisher, year, pages)
@@ -14,6 +14,8 @@ Layout of an index folder (format version 5):
     sentence_questions.npy, sentence_question_rows.npy
                       questions written for the sentences (questions/), embedded as queries (float16),
                       and the sentence row of each (absent when the build had no questions)
+    sentence_questions.json
+                      those questions' texts, row i = question vector i
 Written into a temporary sibling folder and renamed into place, so a crash never leaves a half index.
 With the Qdrant store (index/qdrant_store.py) dense.faiss and bm25/ are replaced by a Qdrant collection
 (named in the manifest under "store") and the compound heads are kept in heads.json.
@@ -38,8 +40,8 @@ from index.qdrant_store import QdrantLocation, QdrantStore
 from index.schema import Chunk
 from index.sentences import SentenceQuestions, SentenceTokens, SentenceVectors
 
-FORMAT_VERSION = 5  # 2: sentence vectors; 3: each sentence embedded alone as well; 4: their token states;
-# 5: the questions written for the sentences (doc2query), embedded
+FORMAT_VERSION = 6  # 2: sentence vectors; 3: each sentence embedded alone as well; 4: their token states;
+# 5: the questions written for the sentences (doc2query), embedded; 6: and their texts
 FAISS_KINDS = ("flat", "hnsw", "ivf", "ivfpq")
 PQ_MIN_VECTORS = 10_000  # below this IVF-PQ has too little to train on: "ivfpq" is built flat
 
@@ -190,6 +192,7 @@ def write_index(out: Path, chunks: list[Chunk], documents: list[dict], vectors: 
             if asked is not None:
                 np.save(tmp / "sentence_questions.npy", asked.vectors.astype(np.float16))
                 np.save(tmp / "sentence_question_rows.npy", asked.rows.astype(np.int32))
+                (tmp / "sentence_questions.json").write_text(json.dumps(asked.texts, ensure_ascii=False), "utf-8")
         manifest = {**manifest, **where, "format_version": FORMAT_VERSION, "faiss": faiss_kind,
                     "sentence_count": len(sentences[0]) if sentences else 0,
                     "question_count": len(sentences[4]) if sentences and len(sentences) > 4 and sentences[4] else 0,
@@ -297,7 +300,8 @@ def _read_common(folder: Path) -> tuple[list[Chunk], list[dict], SentenceVectors
         asked = None
         if (folder / "sentence_questions.npy").exists():
             asked = SentenceQuestions(np.load(folder / "sentence_questions.npy"),
-                                      np.load(folder / "sentence_question_rows.npy"), len(keys))
+                                      np.load(folder / "sentence_question_rows.npy"), len(keys),
+                                      json.loads((folder / "sentence_questions.json").read_text("utf-8")))
         sentences = SentenceVectors(keys, np.load(folder / "sentences.npy"), np.load(own) if own.exists() else None,
                                     tokens, asked)
     return chunks, documents, sentences

@@ -145,3 +145,21 @@ def test_ranker_features_from_the_late_signals_and_their_stand_ins(idf: IdfTable
     x = np.stack([c.features for c in learned.sentence_features(q, "number", hits, idf, late, own_similarity=own)])
     assert x[:, col["tok"]] == pytest.approx([0.2, 0.6]) and x[:, col["tok_rev"]] == pytest.approx([0.2, 0.6])
     assert x[:, col["q2q"]] == pytest.approx([0.2, 0.6])
+
+
+def test_qlex_is_the_questions_share_of_terms_in_the_sentences_written_questions(idf: IdfTable) -> None:
+    """`qlex`: the idf-weighted share of the question's terms that the questions written for a sentence
+    hold (their words, not the report's); without them the sentence's own share (`lex`) stands in."""
+    q = question_weights("Hoeveel soldaten zaten er in het vliegtuigteam?", idf)
+    hits = [_hit(0, TEXTS[0], ("dense",))]
+    written = {"Het detachement telde zeventig militairen.": frozenset(idf.terms(
+        "Hoeveel soldaten zaten er in het vliegtuigteam van Nederland?"))}
+    col = {name: i for i, name in enumerate(learned.SENTENCE_FEATURES)}
+    late = lambda ts: np.array([0.3, 0.4])  # noqa: E731
+    x = np.stack([c.features for c in learned.sentence_features(q, "number", hits, idf, late,
+                                                                asked_terms=written.get)])
+    assert x[:, col["lex"]] == pytest.approx([0.0, 0.0])  # the report says "militairen", "detachement"
+    assert x[1, col["qlex"]] == pytest.approx(1.0) and x[0, col["qlex"]] == pytest.approx(0.0)  # no questions: lex
+    assert x[:, col["qlex_gap"]] == pytest.approx([-1.0, 0.0]) and x[:, col["qlex_rank"]] == pytest.approx([0.5, 1.0])
+    x = np.stack([c.features for c in learned.sentence_features(q, "number", hits, idf, late)])
+    assert x[:, col["qlex"]] == pytest.approx(x[:, col["lex"]])

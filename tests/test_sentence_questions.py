@@ -26,6 +26,8 @@ def test_best_is_each_sentences_best_question_and_nan_without() -> None:
     assert best[0] == pytest.approx(0.8) and np.isnan(best[1]) and best[2] == pytest.approx(0.0)
     with pytest.raises(ValueError):
         SentenceQuestions(E[[0, 1]], np.array([0, 3]), 3)  # a row beyond the sentences
+    with pytest.raises(ValueError):
+        SentenceQuestions(E[[0, 1]], np.array([0, 2]), 3, ["Wat?"])  # a text for each question, or none
 
 
 def test_question_match_by_text_gives_sentences_without_questions_the_lowest_value() -> None:
@@ -67,8 +69,9 @@ def test_the_build_embeds_the_questions_and_rebuilds_when_they_change(build_cfg,
     loaded = store.load_index(cfg.out, fake_embedder.fingerprint)
     asked = loaded.sentences.questions
     assert asked is not None and len(asked) == 1  # the question of an unknown sentence is left out
-    for name in ("sentence_questions.npy", "sentence_question_rows.npy"):
+    for name in ("sentence_questions.npy", "sentence_question_rows.npy", "sentence_questions.json"):
         assert name in loaded.manifest["files"]
+    assert asked.texts == ["Eerste vraag?"] and asked.of_row() == {loaded.sentences.rows([first[0]])[0]: asked.texts}
     q = fake_embedder.embed_queries(["Eerste vraag?"])[0]
     assert loaded.sentences.question_match([first[0]], q)[0] == pytest.approx(1.0, abs=1e-3)
     assert build_index(cfg, fake_embedder, progress=False).skipped  # unchanged: nothing to do
@@ -120,3 +123,21 @@ def test_the_search_fuses_in_the_passages_whose_sentences_questions_match(build_
         on.search("Zzz qqq xxyy?", k=3)
         match = on.question_match("Zzz qqq xxyy?")([sentence])
         assert len(calls) == 1 and match[0] == pytest.approx(1.0, abs=1e-3)
+
+
+def test_the_pipeline_reads_the_written_questions_words_for_the_ranker(build_cfg, fake_embedder, tmp_path,
+                                                                        stand_in_models) -> None:
+    from service.qa.pipeline import Pipeline
+    from service.qa.retrieval import Retriever
+
+    first = _first_sentences(build_cfg, fake_embedder)
+    folder = tmp_path / "questions"
+    folder.mkdir()
+    (folder / "written-1.jsonl").write_text(
+        json.dumps({"key": sentence_key(first[0]), "kind": "nl", "question": "Welke soldaten vlogen mee?"}) + "\n",
+        "utf-8")
+    cfg = replace(build_cfg, questions=folder)
+    build_index(cfg, fake_embedder, progress=False)
+    pipeline = Pipeline(Retriever(store.load_index(cfg.out, fake_embedder.fingerprint), fake_embedder), None,
+                        models=stand_in_models)
+    assert pipeline._asked == {sentence_key(first[0]): frozenset(pipeline.idf.terms("Welke soldaten vlogen mee?"))}

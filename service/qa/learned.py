@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -43,7 +44,7 @@ SENTENCE_FEATURES = (
     "passage_prior", "passage_fused", "passage_dense", "passage_bm25", "type_match", "kind_asked",
     *(f"match_{k}" for k in KINDS), "log_chars", "first", "short", "english", "english_dense", "english_lex",
     "repeats", "own_dense", "own_gap", "own_rank", "own_x_dense", "tok", "tok_gap", "tok_rank", "tok_rev",
-    "q2q", "q2q_gap", "q2q_rank",
+    "q2q", "q2q_gap", "q2q_rank", "qlex", "qlex_gap", "qlex_rank",
 )
 PASSAGE_FEATURES = ("prior", "dense_in", "bm25_in", "best_p", "second_p", "best_dense", "best_lex", "sentences")
 QUESTION_FEATURES = (
@@ -67,14 +68,15 @@ def sentence_features(q: dict[str, float], kind: str | None, hits: list, idf: Id
                       similarity: Similarity | None, english: bool = False,
                       said: frozenset[str] = frozenset(), own_similarity: Similarity | None = None,
                       token_match: Similarity | None = None, question_match: Similarity | None = None,
-                      ) -> list[Candidate]:
+                      asked_terms: Callable[[str], frozenset[str]] | None = None) -> list[Candidate]:
     """Every sentence of `hits` (at least 25 characters) with its feature vector (SENTENCE_FEATURES).
     `similarity`: the late-chunked sentence vectors' cosine to the query; `own_similarity`: the
     sentences embedded alone (what a sentence says by itself; the late-chunked one stands in without);
     `token_match`: (n, 2) late-interaction match of the question's tokens with each sentence's
     (`SentenceTokens.match`; the own similarity stands in without); `question_match`: the question's best
     cosine to the questions written for each sentence (`SentenceVectors.question_match`; the own
-    similarity stands in without)."""
+    similarity stands in without); `asked_terms`: a sentence's written questions' stemmed terms, whose
+    idf-weighted share of the question's terms is `qlex` (the sentence's own share stands in without)."""
     rows: list[tuple[Sentence, dict[str, float]]] = []
     coverage = Coverage(q, idf)
     top_score = max((h.score for h in hits), default=1.0) or 1.0
@@ -89,7 +91,9 @@ def sentence_features(q: dict[str, float], kind: str | None, hits: list, idf: Id
             own = coverage(terms[i])
             near = max((coverage(terms[j] | terms[i]) for j in (i - 1, i + 1) if 0 <= j < len(spans)), default=own)
             typed = _typed(text, kind)
-            f = {**static, "lex": own, "lex_near": near, "prev_lex": coverage(terms[i - 1]) if i else 0.0,
+            asked = asked_terms(text) if asked_terms is not None else None
+            f = {**static, "lex": own, "lex_near": near, "qlex": coverage(asked) if asked else own,
+                 "prev_lex": coverage(terms[i - 1]) if i else 0.0,
                  "next_lex": coverage(terms[i + 1]) if i + 1 < len(spans) else 0.0,
                  "lex_mass": own * coverage.total / 10, "passage_prior": 1 / (1 + h_i),
                  "passage_fused": hit.score / top_score, "passage_dense": float("dense" in hit.retrievers),
@@ -133,6 +137,8 @@ def sentence_features(q: dict[str, float], kind: str | None, hits: list, idf: Id
     x[:, col["q2q_gap"]] = asked - asked.max()
     x[np.argsort(-asked, kind="stable"), col["q2q_rank"]] = 1 / (1 + np.arange(len(rows)))
     x[:, col["lex_gap"]] = x[:, col["lex"]] - x[:, col["lex"]].max()
+    x[:, col["qlex_gap"]] = x[:, col["qlex"]] - x[:, col["qlex"]].max()
+    x[np.argsort(-x[:, col["qlex"]], kind="stable"), col["qlex_rank"]] = 1 / (1 + np.arange(len(rows)))
     x[:, col["english_dense"]] = x[:, col["dense"]] * x[:, col["english"]]
     x[:, col["english_lex"]] = x[:, col["lex"]] * x[:, col["english"]]
     return [Candidate(s, x[i]) for i, (s, _) in enumerate(rows)]
@@ -312,7 +318,8 @@ class Analysis:
 def analyse(question: str, query: str, conversation: str, hits: list, idf: IdfTable, similarity: Similarity | None,
             models: Models, corpus: str = "", heads: frozenset[str] = frozenset(),
             said: frozenset[str] = frozenset(), own_similarity: Similarity | None = None,
-            token_match: Similarity | None = None, question_match: Similarity | None = None) -> Analysis:
+            token_match: Similarity | None = None, question_match: Similarity | None = None,
+            asked_terms: Callable[[str], frozenset[str]] | None = None) -> Analysis:
     """Rank the sentences of `hits` for `question` and estimate whether they answer it. `query` is the
     standalone search query (a follow-up with its context), `conversation` the recent turns' text."""
     from service.qa.evidence import expected_type, question_weights
@@ -322,7 +329,7 @@ def analyse(question: str, query: str, conversation: str, hits: list, idf: IdfTa
     english = is_english(question)
     weights = question_weights(question, idf, conversation)
     ranked = rank(sentence_features(weights, kind, hits, idf, similarity, english, said, own_similarity,
-                                    token_match, question_match), models.ranker)
+                                    token_match, question_match, asked_terms), models.ranker)
     missing = tuple(missing_entities(question, hits, heads, idf, corpus))
     cover = passage_coverage(question, hits, idf, conversation) if hits else 0.0
     years = _YEAR.findall(question)

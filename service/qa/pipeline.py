@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import asdict, replace
 
+from index.sentences import sentence_key
 from index.text import is_dutch, squash
 from service.config import Settings, qdrant_location
 from service.errors import GeneratorError, VraagbaakError
@@ -62,6 +63,7 @@ class Pipeline:
         texts = retriever.chunk_texts()
         self.idf = IdfTable(texts)
         self._corpus = squash(" ".join(texts))  # names beyond the passages
+        self._asked = _asked_terms(retriever, self.idf)
         self._factory = generator_factory
         self._generator = None
         self._lock = threading.Lock()
@@ -98,7 +100,8 @@ class Pipeline:
                                self.retriever.sentence_similarity(query, embed_missing=False), self.models,
                                self._corpus, self.retriever.compound_heads, said,
                                self.retriever.sentence_similarity(query, embed_missing=False, own=True),
-                               self.retriever.token_match(query), self.retriever.question_match(query))
+                               self.retriever.token_match(query), self.retriever.question_match(query),
+                               lambda text: self._asked.get(sentence_key(text)))
 
     def ask(self, question: str, history: list[Turn] | None = None, mode: str | None = None,
             k: int | None = None) -> Answer:
@@ -289,6 +292,16 @@ def _lower_priority(nice: int) -> None:
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
         except OSError:
             pass  # not permitted here: generation simply keeps normal priority
+
+
+def _asked_terms(retriever: Retriever, idf: IdfTable) -> dict[str, frozenset[str]]:
+    """Sentence key -> the stemmed terms of the questions written for that sentence (the ranker's `qlex`);
+    empty for an index without them."""
+    vectors = getattr(retriever.index, "sentences", None)
+    if vectors is None or vectors.questions is None or not vectors.questions.texts:
+        return {}
+    return {vectors.keys[row]: frozenset().union(*(idf.terms(t) for t in texts))
+            for row, texts in vectors.questions.of_row().items()}
 
 
 def _dedupe_key(text: str) -> str:
