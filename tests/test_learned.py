@@ -161,5 +161,20 @@ def test_qlex_is_the_questions_share_of_terms_in_the_sentences_written_questions
     assert x[:, col["lex"]] == pytest.approx([0.0, 0.0])  # the report says "militairen", "detachement"
     assert x[1, col["qlex"]] == pytest.approx(1.0) and x[0, col["qlex"]] == pytest.approx(0.0)  # no questions: lex
     assert x[:, col["qlex_gap"]] == pytest.approx([-1.0, 0.0]) and x[:, col["qlex_rank"]] == pytest.approx([0.5, 1.0])
+    assert x[:, col["qlex_near"]] == pytest.approx([0.0, 1.0])  # the first has no questions: its own qlex
     x = np.stack([c.features for c in learned.sentence_features(q, "number", hits, idf, late)])
     assert x[:, col["qlex"]] == pytest.approx(x[:, col["lex"]])
+    assert x[:, col["qlex_near"]] == pytest.approx(x[:, col["lex_near"]])
+
+
+def test_qlex_near_joins_a_neighbours_written_questions(idf: IdfTable) -> None:
+    """A question whose words are spread over the questions of two neighbouring sentences."""
+    q = question_weights("Hoeveel soldaten zaten er in het vliegtuigteam?", idf)
+    written = {"De C-130 vloog vanuit Bamako naar Gao.": frozenset(idf.terms("Waar vloog het vliegtuigteam?")),
+               "Het detachement telde zeventig militairen.": frozenset(idf.terms("Hoeveel soldaten zaten erin?"))}
+    col = {name: i for i, name in enumerate(learned.SENTENCE_FEATURES)}
+    x = np.stack([c.features for c in learned.sentence_features(q, "number", [_hit(0, TEXTS[0])], idf,
+                                                                lambda ts: np.array([0.3, 0.4]),
+                                                                asked_terms=written.get)])
+    assert x[0, col["qlex"]] < 1.0 and x[1, col["qlex"]] < 1.0
+    assert x[:, col["qlex_near"]] == pytest.approx([1.0, 1.0])

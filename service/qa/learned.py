@@ -44,7 +44,7 @@ SENTENCE_FEATURES = (
     "passage_prior", "passage_fused", "passage_dense", "passage_bm25", "type_match", "kind_asked",
     *(f"match_{k}" for k in KINDS), "log_chars", "first", "short", "english", "english_dense", "english_lex",
     "repeats", "own_dense", "own_gap", "own_rank", "own_x_dense", "tok", "tok_gap", "tok_rank", "tok_rev",
-    "q2q", "q2q_gap", "q2q_rank", "qlex", "qlex_gap", "qlex_rank",
+    "q2q", "q2q_gap", "q2q_rank", "qlex", "qlex_gap", "qlex_rank", "qlex_near",
 )
 PASSAGE_FEATURES = ("prior", "dense_in", "bm25_in", "best_p", "second_p", "best_dense", "best_lex", "sentences")
 QUESTION_FEATURES = (
@@ -92,7 +92,14 @@ def sentence_features(q: dict[str, float], kind: str | None, hits: list, idf: Id
             near = max((coverage(terms[j] | terms[i]) for j in (i - 1, i + 1) if 0 <= j < len(spans)), default=own)
             typed = _typed(text, kind)
             asked = asked_terms(text) if asked_terms is not None else None
-            f = {**static, "lex": own, "lex_near": near, "qlex": coverage(asked) if asked else own,
+            qlex = coverage(asked) if asked else own
+            if asked is not None:
+                around = [asked_terms(hit.text[spans[j][0]:spans[j][1]].strip()) for j in (i - 1, i + 1)
+                          if 0 <= j < len(spans)]
+                qlex_near = max((coverage(asked | a) for a in around if a), default=qlex)
+            else:
+                qlex_near = near
+            f = {**static, "lex": own, "lex_near": near, "qlex": qlex, "qlex_near": qlex_near,
                  "prev_lex": coverage(terms[i - 1]) if i else 0.0,
                  "next_lex": coverage(terms[i + 1]) if i + 1 < len(spans) else 0.0,
                  "lex_mass": own * coverage.total / 10, "passage_prior": 1 / (1 + h_i),
