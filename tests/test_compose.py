@@ -95,8 +95,9 @@ def test_prompt_leaves_out_the_last_sentences_beyond_the_token_budget(evidence: 
 def test_short_answer_leads_with_the_best_sentence_and_adds_the_next_best_when_it_fits() -> None:
     ev = _five([0.9, 0.8, 0.6, 0.3, 0.2])
     assert short_answer(ev) == "Het detachement vloog vanuit Bamako [1]. Noorwegen coördineerde de rotatie [2]."
-    assert short_answer(_five([0.9, 0.05, 0.4, 0.4, 0.4])) == (
+    assert short_answer(_five([0.9, 0.05, 0.4, 0.4, 0.4]), min_ratio=0.1) == (
         "Het detachement vloog vanuit Bamako [1]. Portugal volgde in 2022 [3].")  # 0.05 < 0.1 of the best
+    assert short_answer(_five([0.9, 0.05, 0.4, 0.4, 0.4])) == short_answer(ev)  # by default: the two best
     assert short_answer(ev, max_words=8) == "Het detachement vloog vanuit Bamako [1]."
 
 
@@ -247,6 +248,6 @@ def test_lead_from_keeps_the_words_shown_when_the_rest_fails_the_check(evidence:
 def test_short_answer_keeps_the_sentence_for_a_questions_second_part() -> None:
     ev = _five([0.9, 0.05, 0.4, 0.4, 0.4])
     two = Evidence(ev.sentences, ev.hits, parts=2)
-    assert short_answer(two) == (
+    assert short_answer(two, min_ratio=0.1) == (
         "Het detachement vloog vanuit Bamako [1]. Noorwegen coördineerde de rotatie [2].")  # 0.05, but a part
     assert lead_and_support("Het detachement vloog vanuit Bamako [1].", two).endswith("rotatie [2].")
