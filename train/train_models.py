@@ -1,6 +1,6 @@
 """Train the sentence ranker and the answerability model on the written questions of train/data/.
 
-    .venv/bin/python train/train_models.py            # writes service/qa/weights.json (threshold kept)
+    PYTHONHASHSEED=0 .venv/bin/python train/train_models.py   # writes service/qa/weights.json (threshold kept)
 
 Data: train/data/questions-written-*.jsonl (questions that helper agents wrote for sampled report
 sentences, train/sample_for_writers.py and train/writers/INSTRUCTIONS.md: Dutch, everyday Dutch,
