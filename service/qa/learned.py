@@ -83,6 +83,7 @@ def sentence_features(q: dict[str, float], kind: str | None, hits: list, idf: Id
     for h_i, hit in enumerate(hits):
         spans = _spans(hit.text)
         terms = [set(idf.terms(hit.text[s:e])) for s, e in spans]
+        asked = [asked_terms(hit.text[s:e].strip()) for s, e in spans] if asked_terms is not None else None
         for i, (s, e) in enumerate(spans):
             text = hit.text[s:e].strip()
             static = _static(text)
@@ -91,12 +92,11 @@ def sentence_features(q: dict[str, float], kind: str | None, hits: list, idf: Id
             own = coverage(terms[i])
             near = max((coverage(terms[j] | terms[i]) for j in (i - 1, i + 1) if 0 <= j < len(spans)), default=own)
             typed = _typed(text, kind)
-            asked = asked_terms(text) if asked_terms is not None else None
-            qlex = coverage(asked) if asked else own
-            if asked is not None:
-                around = [asked_terms(hit.text[spans[j][0]:spans[j][1]].strip()) for j in (i - 1, i + 1)
-                          if 0 <= j < len(spans)]
-                qlex_near = max((coverage(asked | a) for a in around if a), default=qlex)
+            mine = asked[i] if asked is not None else None
+            qlex = coverage(mine) if mine else own
+            if mine is not None:
+                around = (asked[j] for j in (i - 1, i + 1) if 0 <= j < len(spans))
+                qlex_near = max((coverage(mine | a) for a in around if a), default=qlex)
             else:
                 qlex_near = near
             f = {**static, "lex": own, "lex_near": near, "qlex": qlex, "qlex_near": qlex_near,
