@@ -68,22 +68,23 @@ def sentence_features(q: dict[str, float], kind: str | None, hits: list, idf: Id
                       similarity: Similarity | None, english: bool = False,
                       said: frozenset[str] = frozenset(), own_similarity: Similarity | None = None,
                       token_match: Similarity | None = None, question_match: Similarity | None = None,
-                      asked_terms: Callable[[str], frozenset[str]] | None = None) -> list[Candidate]:
+                      asked_terms: Callable[[str], frozenset[str] | None] | None = None) -> list[Candidate]:
     """Every sentence of `hits` (at least 25 characters) with its feature vector (SENTENCE_FEATURES).
     `similarity`: the late-chunked sentence vectors' cosine to the query; `own_similarity`: the
     sentences embedded alone (what a sentence says by itself; the late-chunked one stands in without);
     `token_match`: (n, 2) late-interaction match of the question's tokens with each sentence's
     (`SentenceTokens.match`; the own similarity stands in without); `question_match`: the question's best
     cosine to the questions written for each sentence (`SentenceVectors.question_match`; the own
-    similarity stands in without); `asked_terms`: a sentence's written questions' stemmed terms, whose
-    idf-weighted share of the question's terms is `qlex` (the sentence's own share stands in without)."""
+    similarity stands in without); `asked_terms`: a sentence's written questions' stemmed terms (None
+    without any), whose idf-weighted share of the question's terms is `qlex` (the sentence's own share
+    stands in without)."""
     rows: list[tuple[Sentence, dict[str, float]]] = []
     coverage = Coverage(q, idf)
     top_score = max((h.score for h in hits), default=1.0) or 1.0
     for h_i, hit in enumerate(hits):
         spans = _spans(hit.text)
         terms = [set(idf.terms(hit.text[s:e])) for s, e in spans]
-        asked = [asked_terms(hit.text[s:e].strip()) for s, e in spans] if asked_terms is not None else None
+        written = [asked_terms(hit.text[s:e].strip()) for s, e in spans] if asked_terms is not None else None
         for i, (s, e) in enumerate(spans):
             text = hit.text[s:e].strip()
             static = _static(text)
@@ -92,10 +93,10 @@ def sentence_features(q: dict[str, float], kind: str | None, hits: list, idf: Id
             own = coverage(terms[i])
             near = max((coverage(terms[j] | terms[i]) for j in (i - 1, i + 1) if 0 <= j < len(spans)), default=own)
             typed = _typed(text, kind)
-            mine = asked[i] if asked is not None else None
+            mine = written[i] if written is not None else None
             qlex = coverage(mine) if mine else own
             if mine is not None:
-                around = (asked[j] for j in (i - 1, i + 1) if 0 <= j < len(spans))
+                around = (written[j] for j in (i - 1, i + 1) if 0 <= j < len(spans))
                 qlex_near = max((coverage(mine | a) for a in around if a), default=qlex)
             else:
                 qlex_near = near
@@ -326,7 +327,7 @@ def analyse(question: str, query: str, conversation: str, hits: list, idf: IdfTa
             models: Models, corpus: str = "", heads: frozenset[str] = frozenset(),
             said: frozenset[str] = frozenset(), own_similarity: Similarity | None = None,
             token_match: Similarity | None = None, question_match: Similarity | None = None,
-            asked_terms: Callable[[str], frozenset[str]] | None = None) -> Analysis:
+            asked_terms: Callable[[str], frozenset[str] | None] | None = None) -> Analysis:
     """Rank the sentences of `hits` for `question` and estimate whether they answer it. `query` is the
     standalone search query (a follow-up with its context), `conversation` the recent turns' text."""
     from service.qa.evidence import expected_type, question_weights
