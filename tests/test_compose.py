@@ -101,14 +101,13 @@ def test_short_answer_leads_with_the_best_sentence_and_adds_the_next_best_when_i
     assert short_answer(ev, max_words=8) == "Het detachement vloog vanuit Bamako [1]."
 
 
-def test_short_answer_with_more_supporting_sentences(monkeypatch) -> None:
-    import service.qa.compose as compose
-
-    monkeypatch.setattr(compose, "MAX_SUPPORTING", 2)
+def test_short_answer_with_more_supporting_sentences() -> None:
     ev = _five([0.9, 0.8, 0.6, 0.3, 0.2])
-    assert short_answer(ev, max_words=50, min_ratio=0.5) == (
+    assert short_answer(ev, max_words=50, min_ratio=0.5, supporting=2) == (
         "Het detachement vloog vanuit Bamako [1]. Noorwegen coördineerde de rotatie [2]. "
         "Portugal volgde in 2022 [3].")  # 0.3 < half of 0.9: left out; never more than three
+    assert short_answer(ev, max_words=50, supporting=2) == short_answer(ev, max_words=50, min_ratio=0.5, supporting=2)
+    assert short_answer(ev, max_words=9, supporting=2) == short_answer(ev, max_words=9)  # the word budget still holds
 
 
 def test_a_long_best_sentence_stands_alone() -> None:

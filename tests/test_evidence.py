@@ -6,6 +6,7 @@ import pytest
 
 from service.qa.evidence import (
     IdfTable,
+    asks_reason,
     expected_type,
     has_type,
     question_parts,
@@ -98,3 +99,17 @@ def test_has_type(text: str, kind: str | None, holds: bool) -> None:
 ])
 def test_question_parts_splits_questions_that_ask_two_things(question: str, parts) -> None:
     assert question_parts(question) == parts
+
+
+@pytest.mark.parametrize(("question", "why"), [
+    ("Waarom trok Nederland zich terug uit UNDOF?", True),
+    ("Om welke reden stopte de bijdrage?", True),
+    ("Wat was de reden voor het vertrek van Takuba?", True),
+    ("Hoe komt het dat de C-130 minder werd ingezet?", True),
+    ("Why did the Netherlands leave Mali?", True),
+    ("Wanneer vertrok Nederland uit Mali?", False),
+    ("Hoeveel militairen gingen naar UNIFIL?", False),
+    ("Waardoor werd de inzet beperkt?", True),
+])
+def test_why_questions_ask_for_an_explanation(question: str, why: bool) -> None:
+    assert asks_reason(question) is why

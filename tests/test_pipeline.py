@@ -63,6 +63,16 @@ def _assert_citations_valid(answer: Answer) -> None:
         assert c.quote and c.quote in c.text
 
 
+# -- answer shape ----------------------------------------------------------------------------------------
+
+def test_a_why_question_gets_up_to_two_supporting_sentences(extractive: Pipeline) -> None:
+    why = extractive.ask("Waarom coördineerde Noorwegen het Multinational Rotational Concept?")
+    who = extractive.ask("Wie coördineerde het Multinational Rotational Concept?")
+    assert markers(why.answer) == [1, 2, 3] and len(why.answer.split()) <= 80 + 3  # words and [n] markers
+    assert markers(who.answer) == [1, 2]
+    assert why.answer.startswith(who.answer[:-1].rstrip("."))  # the same two sentences lead
+
+
 # -- refusal --------------------------------------------------------------------------------------------
 
 def test_absent_subject_is_refused(generative: Pipeline, gen: ScriptedGenerator) -> None:

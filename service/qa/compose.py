@@ -26,6 +26,10 @@ _NUM = re.compile(r"\d+(?:[.,]\d+)?")
 ANSWER_WORDS = 65
 SUPPORT_RATIO = 0.0
 MAX_SUPPORTING = 1
+# A why-question asks for an explanation, which the reports give over more sentences: up to two supporting
+# sentences within EXPLAIN_WORDS (docs/answers.md: tune and frozen figures).
+EXPLAIN_WORDS = 80
+EXPLAIN_SUPPORTING = 2
 
 
 SYSTEM_PROMPT = (
@@ -79,8 +83,9 @@ def lead_and_support(lead: str, evidence: Evidence, max_words: int | None = None
     return " ".join(parts)
 
 
-def short_answer(evidence: Evidence, max_words: int | None = None, min_ratio: float | None = None) -> str:
-    """The direct answer first: the best-ranked evidence sentence, then at most MAX_SUPPORTING more whose
+def short_answer(evidence: Evidence, max_words: int | None = None, min_ratio: float | None = None,
+                 supporting: int = MAX_SUPPORTING) -> str:
+    """The direct answer first: the best-ranked evidence sentence, then at most `supporting` more whose
     score is at least `min_ratio` of the best one's (or that answers a part of the question:
     `evidence.parts`), while the answer stays within `max_words`."""
     if not evidence.sentences:
@@ -90,7 +95,7 @@ def short_answer(evidence: Evidence, max_words: int | None = None, min_ratio: fl
     best = evidence.sentences[0]
     keep, words = [1], len(_sentence_end(best.text).split())
     for n, sent in enumerate(evidence.sentences[1:], 2):
-        if len(keep) > MAX_SUPPORTING:
+        if len(keep) > supporting:
             break
         size = len(_sentence_end(sent.text).split())
         if (n <= evidence.parts or sent.score >= min_ratio * best.score) and words + size <= max_words:

@@ -135,6 +135,16 @@ _PLAN = re.compile(r"\b(zal|zullen|zou|zouden|voornemens|voornemen|gepland|beoog
                    re.I)
 
 
+# a why-question ("Waarom …?", "Om welke reden …?", "Why …?") asks for an explanation (compose.EXPLAIN_WORDS)
+_WHY_Q = re.compile(r"\b(waarom|om welke reden|wat (?:is|was|waren|zijn) de (?:reden|oorzaak)\w*|waardoor|hoe komt het"
+                    r"|why)\b", re.I)
+
+
+def asks_reason(question: str) -> bool:
+    """Whether the question asks why."""
+    return bool(_WHY_Q.search(question))
+
+
 def expected_type(question: str) -> str | None:
     """'money', 'date', 'place', 'number', 'name' or 'plan' when the question asks for one (checked in this
     order: "hoeveel militairen gaat Nederland sturen" asks a number). English questions ask the same kinds

@@ -23,6 +23,8 @@ from service.config import Settings, qdrant_location
 from service.errors import GeneratorError, VraagbaakError
 from service.qa import learned
 from service.qa.compose import (
+    EXPLAIN_SUPPORTING,
+    EXPLAIN_WORDS,
     build_messages,
     lead_and_support,
     lead_from,
@@ -30,7 +32,7 @@ from service.qa.compose import (
     safe_words,
     short_answer,
 )
-from service.qa.evidence import IdfTable, question_parts
+from service.qa.evidence import IdfTable, asks_reason, question_parts
 from service.qa.protocol import MODES
 from service.qa.retrieval import FusionParams, Retriever, validate_query
 from service.types import REFUSAL, Answer, Evidence, Hit, Sentence, StreamEvent, Turn
@@ -203,7 +205,8 @@ class Pipeline:
         """The extractive answer, or in generate mode the model's first sentence (checked: `lead_from`)
         leading the extractive support. With `streamed` (a list) the sentence's words are yielded as
         'token' events as soon as `safe_words` allows, and recorded there; nothing else of the model is."""
-        extractive = short_answer(evidence)
+        extractive = (short_answer(evidence, EXPLAIN_WORDS, supporting=EXPLAIN_SUPPORTING) if asks_reason(question)
+                      else short_answer(evidence))
         if mode == "extractive":
             return extractive, None
         t = time.perf_counter()
