@@ -196,7 +196,8 @@ class Pipeline:
         if at is None:
             hits.append(hit)
             at = len(hits) - 1
-        rest = [s for s in sentences[1:] if _dedupe_key(s.text) != _dedupe_key(best.text)]
+        chosen = _dedupe_key(best.text)
+        rest = [s for s in sentences[1:] if _dedupe_key(s.text) != chosen]
         ordered = [sentences[0], replace(best, hit=at), *rest][: max(2, self.evidence_sentences)]
         return Evidence(tuple(ordered), tuple(hits), parts=2)
 
