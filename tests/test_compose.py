@@ -251,3 +251,12 @@ def test_short_answer_keeps_the_sentence_for_a_questions_second_part() -> None:
     assert short_answer(two, min_ratio=0.1) == (
         "Het detachement vloog vanuit Bamako [1]. Noorwegen coördineerde de rotatie [2].")  # 0.05, but a part
     assert lead_and_support("Het detachement vloog vanuit Bamako [1].", two).endswith("rotatie [2].")
+
+
+def test_short_answer_keeps_a_parts_sentence_beyond_the_word_budget() -> None:
+    ev = _five([0.9, 0.8, 0.4, 0.4, 0.4])
+    two = Evidence(ev.sentences, ev.hits, parts=2)
+    lead = "Het detachement vloog vanuit Bamako [1]."
+    assert short_answer(ev, max_words=6) == lead  # the second sentence does not fit: left out
+    assert short_answer(two, max_words=6) == lead + " Noorwegen coördineerde de rotatie [2]."  # a part: stays
+    assert short_answer(two, max_words=6, supporting=2) == lead + " Noorwegen coördineerde de rotatie [2]."

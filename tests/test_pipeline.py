@@ -318,3 +318,25 @@ def test_a_two_part_question_keeps_a_sentence_for_each_part(extractive: Pipeline
     assert "april 2021" not in follow_up.answer  # only first questions are split
     monkeypatch.setattr(pipeline, "question_parts", lambda q: None)  # read as one question: not there
     assert "april 2021" not in extractive.ask(question).answer
+
+
+def test_a_two_part_questions_lead_is_the_best_sentence_for_its_first_part(extractive: Pipeline,
+                                                                          monkeypatch) -> None:
+    from dataclasses import replace
+
+    question = ("Wie coördineerde het Multinational Rotational Concept van MINUSMA, en wanneer deed IOB de "
+                "eindevaluatie?")
+    first = "Wie coördineerde het Multinational Rotational Concept van MINUSMA?"
+    _, head = extractive.analyse(first, [])
+    lead = head.ranked[0].sentence.text
+    analyse = extractive.analyse
+
+    def worst_first(q: str, history, k=None):  # the whole question ranks the first part's answer last
+        query, a = analyse(q, history, k)
+        return query, (replace(a, ranked=[c for c in a.ranked if c.sentence.text != lead][::-1]) if q == question
+                       else a)
+
+    monkeypatch.setattr(extractive, "analyse", worst_first)
+    answer = extractive.ask(question)
+    assert answer.answer.startswith(lead.rstrip(".")) and "IOB deed dit tussen april 2021 en mei 2022" in answer.answer
+    _assert_citations_valid(answer)

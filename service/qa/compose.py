@@ -86,8 +86,9 @@ def lead_and_support(lead: str, evidence: Evidence, max_words: int | None = None
 def short_answer(evidence: Evidence, max_words: int | None = None, min_ratio: float | None = None,
                  supporting: int = MAX_SUPPORTING) -> str:
     """The direct answer first: the best-ranked evidence sentence, then at most `supporting` more whose
-    score is at least `min_ratio` of the best one's (or that answers a part of the question:
-    `evidence.parts`), while the answer stays within `max_words`."""
+    score is at least `min_ratio` of the best one's, while the answer stays within `max_words`. A sentence
+    that answers a part of the question (the first `evidence.parts`) always stays, even beyond `max_words`:
+    a two-part question's long first answer must not push out the second (docs/answers.md)."""
     if not evidence.sentences:
         return ""
     max_words = ANSWER_WORDS if max_words is None else max_words
@@ -98,7 +99,7 @@ def short_answer(evidence: Evidence, max_words: int | None = None, min_ratio: fl
         if len(keep) > supporting:
             break
         size = len(_sentence_end(sent.text).split())
-        if (n <= evidence.parts or sent.score >= min_ratio * best.score) and words + size <= max_words:
+        if n <= evidence.parts or sent.score >= min_ratio * best.score and words + size <= max_words:
             keep.append(n)
             words += size
     return " ".join(_place_marks(_sentence_end(evidence.sentences[n - 1].text), [n]) for n in keep)

@@ -179,27 +179,38 @@ class Pipeline:
 
     def _second_part(self, question: str, history: list[Turn], analysis: learned.Analysis,
                      sentences: list[Sentence]) -> Evidence:
-        """The evidence; for a first question that asks two things ("…, en waarom …?") the best sentence
-        for its second part, read as a follow-up of the first part, is the second evidence sentence and
-        stays in the answer (measured on the tuning files' two-part questions, docs/answers.md)."""
+        """The evidence; for a first question that asks two things ("…, en waarom …?") the lead is the best
+        sentence for its first part alone, and the best sentence for its second part, read as a follow-up
+        of the first, is the second evidence sentence and stays in the answer (measured on the tuning
+        files' two-part questions, docs/answers.md)."""
         parts = None if history else question_parts(question)
         if not parts:
             return Evidence(tuple(sentences), tuple(analysis.hits))
         first, second = parts
-        _, part = self.analyse(second, [Turn("user", first), Turn("assistant", sentences[0].text)])
+        hits = list(analysis.hits)
+        if len(first.split()) > 3:  # not a bare "In welk Kameroverleg?" whose subject follows the second ask
+            _, head = self.analyse(first, [])
+            if head.ranked:
+                sentences = [self._place(head.ranked[0].sentence, head, hits), *sentences]
         lead = _dedupe_key(sentences[0].text)
+        _, part = self.analyse(second, [Turn("user", first), Turn("assistant", sentences[0].text)])
         best = next((c.sentence for c in part.ranked if _dedupe_key(c.sentence.text) != lead), None)
         if best is None:
-            return Evidence(tuple(sentences), tuple(analysis.hits))
-        hits, hit = list(analysis.hits), part.hits[best.hit]
+            return Evidence(tuple(_unique(sentences)), tuple(hits))
+        chosen = _dedupe_key(best.text)
+        rest = [s for s in sentences[1:] if _dedupe_key(s.text) not in (chosen, lead)]
+        ordered = [sentences[0], self._place(best, part, hits), *_unique(rest)][: max(2, self.evidence_sentences)]
+        return Evidence(tuple(ordered), tuple(hits), parts=2)
+
+    @staticmethod
+    def _place(sentence: Sentence, analysis: learned.Analysis, hits: list[Hit]) -> Sentence:
+        """`sentence` of another analysis, pointing into `hits` (its passage appended when not there)."""
+        hit = analysis.hits[sentence.hit]
         at = next((i for i, h in enumerate(hits) if h.chunk_id == hit.chunk_id and h.text == hit.text), None)
         if at is None:
             hits.append(hit)
             at = len(hits) - 1
-        chosen = _dedupe_key(best.text)
-        rest = [s for s in sentences[1:] if _dedupe_key(s.text) != chosen]
-        ordered = [sentences[0], replace(best, hit=at), *rest][: max(2, self.evidence_sentences)]
-        return Evidence(tuple(ordered), tuple(hits), parts=2)
+        return replace(sentence, hit=at)
 
     def _answer_text(self, question: str, history: list[Turn], evidence: Evidence, mode: str, timings: dict,
                      streamed: list[str] | None):
@@ -344,6 +355,12 @@ def _turn(i: int, item: object) -> Turn:
     if not isinstance(content, str):
         raise VraagbaakError(f"beurt {i} van de geschiedenis: content moet tekst zijn")
     return Turn(role, content)
+
+
+def _unique(sentences: list[Sentence]) -> list[Sentence]:
+    """`sentences` without near-duplicates, first kept."""
+    seen: set[str] = set()
+    return [s for s in sentences if not (_dedupe_key(s.text) in seen or seen.add(_dedupe_key(s.text)))]
 
 
 def _pieces(text: str) -> Iterator[str]:
