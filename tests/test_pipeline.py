@@ -18,6 +18,7 @@ from service.qa.compose import (
     SYSTEM_PROMPT,
     markers,
 )
+from service.qa.evidence import question_parts
 from service.qa.pipeline import Pipeline, standalone
 from service.qa.retrieval import Retriever
 from service.types import REFUSAL, Answer, StreamEvent, Turn
@@ -340,3 +341,23 @@ def test_a_two_part_questions_lead_is_the_best_sentence_for_its_first_part(extra
     answer = extractive.ask(question)
     assert answer.answer.startswith(lead.rstrip(".")) and "IOB deed dit tussen april 2021 en mei 2022" in answer.answer
     _assert_citations_valid(answer)
+
+
+def test_a_bare_first_part_is_not_searched_alone(extractive: Pipeline, monkeypatch) -> None:
+    question = "Met welk concept, en wanneer, coördineerde Noorwegen het Multinational Rotational Concept van MINUSMA?"
+    first, _ = question_parts(question)
+    assert len(first.split()) <= 3  # "Met welk concept?": only a question phrase
+    asked, analyse = [], extractive.analyse
+
+    def record(q: str, history, k=None):
+        asked.append(q)
+        return analyse(q, history, k)
+
+    monkeypatch.setattr(extractive, "analyse", record)
+    answer = extractive.ask(question)
+    assert first not in asked and question in asked and len(asked) == 2  # the whole question, the second part
+    assert not answer.refused
+    long = "Wie coördineerde het Multinational Rotational Concept van MINUSMA, en wanneer deed IOB de eindevaluatie?"
+    asked.clear()
+    extractive.ask(long)
+    assert question_parts(long)[0] in asked  # a real first part is searched alone

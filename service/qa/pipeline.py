@@ -37,6 +37,10 @@ from service.qa.protocol import MODES
 from service.qa.retrieval import FusionParams, Retriever, validate_query
 from service.types import REFUSAL, Answer, Evidence, Hit, Sentence, StreamEvent, Turn
 
+# A two-part question's first part of this many words or fewer is only a question phrase ("In welk
+# Kameroverleg, en op welke datum, zijn …?"): it is not searched alone (docs/answers.md).
+BARE_ASK_WORDS = 3
+
 log = logging.getLogger(__name__)
 
 
@@ -188,7 +192,7 @@ class Pipeline:
             return Evidence(tuple(sentences), tuple(analysis.hits))
         first, second = parts
         hits = list(analysis.hits)
-        if len(first.split()) > 3:  # not a bare "In welk Kameroverleg?" whose subject follows the second ask
+        if len(first.split()) > BARE_ASK_WORDS:  # a bare "In welk Kameroverleg?": its subject follows the second ask
             _, head = self.analyse(first, [])
             if head.ranked:
                 sentences = [self._place(head.ranked[0].sentence, head, hits), *sentences]
@@ -358,9 +362,15 @@ def _turn(i: int, item: object) -> Turn:
 
 
 def _unique(sentences: list[Sentence]) -> list[Sentence]:
-    """`sentences` without near-duplicates, first kept."""
+    """`sentences` without near-duplicates, the first of each kept."""
     seen: set[str] = set()
-    return [s for s in sentences if not (_dedupe_key(s.text) in seen or seen.add(_dedupe_key(s.text)))]
+    out = []
+    for s in sentences:
+        key = _dedupe_key(s.text)
+        if key not in seen:
+            seen.add(key)
+            out.append(s)
+    return out
 
 
 def _pieces(text: str) -> Iterator[str]:
