@@ -14,7 +14,7 @@ import queue
 import re
 import threading
 import time
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import asdict, replace
 
 from index.sentences import sentence_key
@@ -171,14 +171,7 @@ class Pipeline:
 
     def _evidence(self, analysis: learned.Analysis) -> list[Sentence]:
         """The best-ranked sentences, near-duplicates left out, within the evidence budget, best first."""
-        seen, out = set(), []
-        for c in analysis.ranked:
-            key = _dedupe_key(c.sentence.text)
-            if key not in seen:
-                seen.add(key)
-                out.append(c.sentence)
-            if len(out) == 2 * self.evidence_sentences:
-                break
+        out = _unique((c.sentence for c in analysis.ranked), limit=2 * self.evidence_sentences)
         return _fit(out, max_sentences=self.evidence_sentences, max_chars=self.evidence_chars)
 
     def _second_part(self, question: str, history: list[Turn], analysis: learned.Analysis,
@@ -361,11 +354,13 @@ def _turn(i: int, item: object) -> Turn:
     return Turn(role, content)
 
 
-def _unique(sentences: list[Sentence]) -> list[Sentence]:
-    """`sentences` without near-duplicates, the first of each kept."""
+def _unique(sentences: Iterable[Sentence], limit: int | None = None) -> list[Sentence]:
+    """`sentences` without near-duplicates, the first of each kept; at most `limit` (read no further)."""
     seen: set[str] = set()
-    out = []
+    out: list[Sentence] = []
     for s in sentences:
+        if limit is not None and len(out) == limit:
+            break
         key = _dedupe_key(s.text)
         if key not in seen:
             seen.add(key)
