@@ -40,11 +40,15 @@ test-slow: index
 
 # The regression gate on the dev set (real models), extractive and generated answers: fails below
 # eval/baseline*.json, and fails (never skips) when the QA file is missing. Tolerances flag one lost item.
+# Generate mode twice: as shipped (the model writes the lead for Settings.model_forms only) and with the
+# model writing for every form of question, so the lead's checks stay gated on all 30 questions.
 eval-gate: index
 	@test -f $(QA) || { echo "eval-gate: $(QA) not found"; exit 2; }
 	$(BIN)/vraagbaak eval $(QA) --mode extractive --fresh -q --out var/eval-gate --baseline eval/baseline.json
 	$(BIN)/vraagbaak eval $(QA) --mode generate --fresh -q --out var/eval-gate-generate \
 	  --baseline eval/baseline-generate.json
+	VRAAGBAAK_MODEL_FORMS=all $(BIN)/vraagbaak eval $(QA) --mode generate --fresh -q \
+	  --out var/eval-gate-generate-all --baseline eval/baseline-generate-all.json
 
 test: test-fast test-slow eval-gate
 

@@ -122,6 +122,32 @@ def test_extractive_answers_do_not_queue_behind_a_generation() -> None:
         assert app.state.runtime.quick.service_s > 0.7 and app.state.runtime.gate.pending == 0
 
 
+class FormsQA(FakeQA):
+    """The fake service, with the model writing only for questions that do not ask "hoeveel"."""
+
+    def model_writes(self, question: str, history: list) -> bool:
+        return not question.lower().startswith("hoeveel")
+
+
+def test_a_generate_ask_of_a_form_the_model_does_not_write_for_takes_the_quick_lane() -> None:
+    app = create_app(lambda: FormsQA(delay=0.8), fake_settings(max_concurrent_generations=1))
+    runtime = app.state.runtime
+    assert runtime.lane_mode(FormsQA(), "Hoeveel militairen?", [], "generate") == "extractive"
+    assert runtime.lane_mode(FormsQA(), QUESTION, [], "generate") == "generate"
+    assert runtime.lane_mode(FakeQA(), "Hoeveel militairen?", [], "generate") == "generate"  # no model_writes
+    with running_server(app) as base, httpx.Client(base_url=base, timeout=10) as client, \
+            ThreadPoolExecutor(1) as pool:
+        assert runtime.holder.wait(5)
+        running = pool.submit(client.post, "/v1/ask", json={"question": QUESTION, "mode": "generate"})
+        while runtime.gate.running_count == 0:
+            time.sleep(0.01)
+        start = time.perf_counter()
+        quick = client.post("/v1/ask", json={"question": "Hoeveel militairen gingen er?", "mode": "generate"})
+        elapsed = time.perf_counter() - start
+        assert quick.status_code == 200 and elapsed < 1.3  # its own 0.8 s; queued it would be 1.6 s or more
+        assert running.result().status_code == 200 and runtime.gate.pending == 0
+
+
 def test_a_generate_ask_that_runs_no_model_does_not_lower_the_measured_generation() -> None:
     """A question refused before generation holds the slot for milliseconds: averaged in, it made the gate
     promise waits it could not keep (429s after ~20 s in the queue in a 90 s load run)."""

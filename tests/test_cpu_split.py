@@ -219,11 +219,12 @@ def test_the_pipeline_loader_passes_the_split_to_the_generator(fake_llama, monke
     gen = served.generator()
     assert module.made[-1]["n_threads"] == 3 and module.made[-1]["n_threads_batch"] == 3  # made warm, at load
     assert (gen.n_threads, gen.busy_threads, gen.busy) == (3, 2, busy)
-    assert served.kw == {"generation_nice": 4}
+    forms = {"model_forms": {"english", "name", "plan"}}  # Settings.model_forms, read by the loader
+    assert served.kw == {"generation_nice": 4, **forms}
 
     alone = service.qa.pipeline.load_pipeline(settings, warm=True)  # the CLI: settings' split not applied
     gen = alone.generator()
-    assert (gen.n_threads, gen.busy_threads, gen.busy) == (2, 1, None) and alone.kw == {}
+    assert (gen.n_threads, gen.busy_threads, gen.busy) == (2, 1, None) and alone.kw == forms
 
     socket = load_serving_pipeline(settings)  # the Slack bot in Socket Mode: no lane, no probe
     assert socket.generator().busy is None and socket.generator().n_threads == 3

@@ -11,6 +11,7 @@ import pytest
 from index.build import BuildConfig
 from index.store import load_index
 from index.text import is_dutch
+from service.config import Settings
 from service.errors import GeneratorError, VraagbaakError
 from service.models.embedder import FakeEmbedder
 from service.models.generators import ScriptedGenerator, ScriptExhausted
@@ -19,7 +20,7 @@ from service.qa.compose import (
     markers,
 )
 from service.qa.evidence import question_parts
-from service.qa.pipeline import Pipeline, standalone
+from service.qa.pipeline import Pipeline, parse_forms, question_form, standalone
 from service.qa.retrieval import Retriever
 from service.types import REFUSAL, Answer, StreamEvent, Turn
 
@@ -361,3 +362,39 @@ def test_a_bare_first_part_is_not_searched_alone(extractive: Pipeline, monkeypat
     asked.clear()
     extractive.ask(long)
     assert question_parts(long)[0] in asked  # a real first part is searched alone
+
+
+# -- the forms of question the model writes for (generate mode) ----------------------------------------
+
+@pytest.mark.parametrize(("question", "history", "form"), [
+    ("In welke hoedanigheid doen ze daar mee?", OSCE_HISTORY, "follow-up"),
+    ("Who commanded the Dutch helicopter unit in Mali?", [], "english"),
+    ("Wie coördineerde het Multinational Rotational Concept, en waarom deed Nederland mee?", [], "two-part"),
+    ("Waarom coördineerde Noorwegen het Multinational Rotational Concept?", [], "why"),
+    ("Hoeveel diepte-interviews voerde IOB uit?", [], "number"),
+    ("Wie coördineerde het Multinational Rotational Concept?", [], "name"),
+    ("Wat deed het C-130 detachement in Mali?", [], "other"),
+])
+def test_question_form(question: str, history: list, form: str) -> None:
+    assert question_form(question, history) == form
+
+
+def test_parse_forms_reads_the_setting_and_rejects_unknown_forms_in_dutch() -> None:
+    assert parse_forms(Settings().model_forms) == {"english", "name", "plan"}
+    assert parse_forms("all") is None
+    assert parse_forms(" why , number") == {"why", "number"}
+    with pytest.raises(VraagbaakError, match="onbekende vraagvorm"):
+        parse_forms("name,gedichten")
+
+
+def test_generate_mode_answers_a_form_the_model_does_not_write_for_as_extractive(
+        retriever: Retriever, gen: ScriptedGenerator, stand_in_models, extractive: Pipeline) -> None:
+    routed = Pipeline(retriever, lambda: gen, models=stand_in_models, model_forms={"name"})
+    question = "Hoeveel diepte-interviews voerde IOB uit?"  # a number question: not a form it writes for
+    answer = routed.ask(question, mode="generate")
+    assert gen.calls == [] and answer.mode == "extractive" and answer.prompt_tokens is None
+    assert answer.answer == extractive.ask(question).answer
+    assert routed.model_writes(question, []) is False and routed.model_writes(MRC_QUESTION, []) is True
+    gen.enqueue(DUTCH_REPLY)
+    named = routed.ask(MRC_QUESTION, mode="generate")  # a name question: the model writes its lead
+    assert len(gen.calls) == 1 and named.mode == "generate" and named.answer.startswith(DUTCH_REPLY)

@@ -166,7 +166,17 @@ def test_off_topic_instructions_and_absent_missions_are_refused(pipeline: Pipeli
     assert answer.answer.startswith(REFUSAL) and answer.citations == ()
 
 
-def test_generated_answer_is_cited_dutch(pipeline: Pipeline, dev: dict[str, dict]) -> None:
+def test_generate_mode_answers_forms_the_model_does_not_write_for_as_extractive(pipeline: Pipeline,
+                                                                                 dev: dict[str, dict]) -> None:
+    question = dev["d026"]["question"]  # not a form in Settings.model_forms (english, name, plan)
+    assert pipeline.model_writes(question, []) is False
+    answer = pipeline.ask(question, mode="generate")
+    assert answer.mode == "extractive" and "generate" not in answer.timings_ms
+    assert answer.answer == pipeline.ask(question, mode="extractive").answer
+
+
+def test_generated_answer_is_cited_dutch(pipeline: Pipeline, dev: dict[str, dict], monkeypatch) -> None:
+    monkeypatch.setattr(pipeline, "model_forms", None)  # VRAAGBAAK_MODEL_FORMS=all: the model writes for every form
     answer = pipeline.ask(dev["d026"]["question"], mode="generate")
     assert answer.refused is False and answer.mode == "generate"
     assert is_dutch(answer.answer) is True, answer.answer

@@ -108,7 +108,8 @@ async def search(body: SearchRequest, service: ServiceDep, runtime: RuntimeDep) 
 @api.post("/v1/ask", response_model=AskResponse, responses=GENERATE_ERRORS)
 async def ask(body: AskRequest, service: ServiceDep, runtime: RuntimeDep) -> dict[str, Any]:
     """A grounded answer with checked citations, or a refusal (`refused: true`)."""
-    answer = await generate(runtime, partial(service.ask, body.question, body.turns(), body.mode, body.k), body.mode)
+    lane = runtime.lane_mode(service, body.question, body.turns(), body.mode)
+    answer = await generate(runtime, partial(service.ask, body.question, body.turns(), body.mode, body.k), lane)
     return answer.to_dict()
 
 
@@ -116,9 +117,10 @@ async def ask(body: AskRequest, service: ServiceDep, runtime: RuntimeDep) -> dic
           responses={**SSE_RESPONSE, **GENERATE_ERRORS})
 async def ask_stream(body: AskRequest, service: ServiceDep, runtime: RuntimeDep) -> EventStream:
     """/v1/ask as Server-Sent Events: `sources`, then `token`s, then `done` (the /v1/ask JSON)."""
-    ticket = runtime.gate_for(body.mode).admit()
+    lane = runtime.lane_mode(service, body.question, body.turns(), body.mode)
+    ticket = runtime.gate_for(lane).admit()
     make = partial(service.ask_stream, body.question, body.turns(), body.mode, body.k)
-    return EventStream(sse_lines(gated_events(runtime, ticket, make, body.mode)), ticket)
+    return EventStream(sse_lines(gated_events(runtime, ticket, make, lane)), ticket)
 
 
 @api.get("/v1/documents", response_model=DocumentsResponse, responses=READ_ERRORS)

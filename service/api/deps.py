@@ -106,6 +106,15 @@ class Runtime:
     def _extractive(self, mode: str | None) -> bool:
         return (mode or self.default_mode) == "extractive"
 
+    def lane_mode(self, service: object, question: str, history: list, mode: str | None) -> str | None:
+        """The mode whose gate and lane an answer needs: a generate-mode question of a form the model does
+        not write for (`Pipeline.model_writes`) is answered as extractive mode does, so it takes the quick
+        lane and never queues behind a generation."""
+        writes = getattr(service, "model_writes", None)
+        if self._extractive(mode) or writes is None or writes(question, history):
+            return mode
+        return "extractive"
+
     def measures(self, ticket: Ticket, timings_ms: dict | None) -> bool:
         """Whether a finished request's hold time says how long a generation takes: always in the extractive
         lane; in the generation gate only when the model ran (a question refused before generation, or a

@@ -101,11 +101,12 @@ async def chat_completions(body: ChatRequest, service: ServiceDep,
                            runtime: RuntimeDep) -> JSONResponse | EventStream:
     question, history = conversation(body.messages)
     chunker = Chunker()
+    lane = runtime.lane_mode(service, question, history, None)
     if body.stream:
-        ticket = runtime.gate_for(None).admit()
-        events = gated_events(runtime, ticket, partial(service.ask_stream, question, history))
+        ticket = runtime.gate_for(lane).admit()
+        events = gated_events(runtime, ticket, partial(service.ask_stream, question, history), lane)
         return EventStream(completion_chunks(events, chunker), ticket)
-    answer = (await generate(runtime, partial(service.ask, question, history))).to_dict()
+    answer = (await generate(runtime, partial(service.ask, question, history), lane)).to_dict()
     return JSONResponse(completion(answer, chunker))
 
 

@@ -32,7 +32,7 @@ from service.qa.compose import (
     safe_words,
     short_answer,
 )
-from service.qa.evidence import IdfTable, asks_reason, question_parts
+from service.qa.evidence import IdfTable, asks_reason, expected_type, question_parts
 from service.qa.protocol import MODES
 from service.qa.retrieval import FusionParams, Retriever, validate_query
 from service.types import REFUSAL, Answer, Evidence, Hit, Sentence, StreamEvent, Turn
@@ -40,6 +40,11 @@ from service.types import REFUSAL, Answer, Evidence, Hit, Sentence, StreamEvent,
 # A two-part question's first part of this many words or fewer is only a question phrase ("In welk
 # Kameroverleg, en op welke datum, zijn …?"): it is not searched alone (docs/answers.md).
 BARE_ASK_WORDS = 3
+
+# The forms of question `question_form` tells apart. In generate mode the model writes the lead only for
+# the forms the pipeline is given (`model_forms`; the service's default: Settings.model_forms, the forms
+# where the model's lead did not lose key facts against the extractive answer on the tuning files).
+FORMS = ("follow-up", "english", "two-part", "why", "money", "date", "place", "number", "name", "plan", "other")
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +66,7 @@ class Pipeline:
     def __init__(self, retriever: Retriever, generator_factory: Callable[[], object] | None = None,
                  default_mode: str = "generate", k: int = 8, max_tokens: int = 60, generation_nice: int = 10,
                  evidence_sentences: int = 5, evidence_chars: int = 1100, models: learned.Models | None = None,
-                 depth: int = 16):
+                 depth: int = 16, model_forms: Iterable[str] | None = None):
         self.retriever = retriever
         self.models = models or learned.load_models()
         self.depth = depth  # passages searched and reranked; k of them are shown as sources
@@ -78,6 +83,8 @@ class Pipeline:
         self.max_tokens = max_tokens
         self.generation_nice = generation_nice
         self.evidence_sentences, self.evidence_chars = evidence_sentences, evidence_chars
+        # None: the model writes the lead for every form of question in generate mode
+        self.model_forms = None if model_forms is None else frozenset(model_forms)
 
     # -- QAService -------------------------------------------------------------------------------------
     def search(self, query: str, k: int = 10, filters: dict | None = None) -> list[Hit]:
@@ -152,7 +159,9 @@ class Pipeline:
                                                            streamed if stream_tokens else None)
         text, cites = renumber(text, evidence)
         timings["total"] = _ms(t0)
-        return Answer(text, False, cites, timings, mode, query, prompt_tokens)
+        # generate mode answers a form the model does not write for as extractive mode does: say so
+        return Answer(text, False, cites, timings, mode if "generate" in timings else "extractive", query,
+                      prompt_tokens)
 
     def documents(self) -> list[dict]:
         return self.retriever.documents()
@@ -216,7 +225,7 @@ class Pipeline:
         'token' events as soon as `safe_words` allows, and recorded there; nothing else of the model is."""
         extractive = (short_answer(evidence, EXPLAIN_WORDS, supporting=EXPLAIN_SUPPORTING) if asks_reason(question)
                       else short_answer(evidence))
-        if mode == "extractive":
+        if mode == "extractive" or not self.model_writes(question, history):
             return extractive, None
         t = time.perf_counter()
         prev = next((h.content for h in reversed(history) if h.role == "user"), "")
@@ -228,6 +237,10 @@ class Pipeline:
         if not lead or (not streamed and is_dutch(lead) is False):
             return extractive, prompt.tokens
         return lead_and_support(lead, evidence), prompt.tokens
+
+    def model_writes(self, question: str, history: list[Turn]) -> bool:
+        """Whether generate mode asks the model for this question's lead (`model_forms`)."""
+        return self.model_forms is None or question_form(question, history) in self.model_forms
 
     def _generate_streaming(self, messages: list[dict], top: Evidence, question: str,
                             streamed: list[str] | None) -> Generator[StreamEvent, None, str]:
@@ -285,6 +298,32 @@ class Pipeline:
         cover = f" De meest verwante passages komen uit: {'; '.join(titles)}." if titles else ""
         timings["total"] = _ms(t0)
         return Answer(REFUSAL + cover, True, (), timings, mode, query, refusal_reason=reason)
+
+
+def question_form(question: str, history: list[Turn] | None = None) -> str:
+    """The form of a question, one of FORMS, checked in this order: a follow-up (there is a history), an
+    English question, a question that asks two things, a why-question, else the kind of answer it asks
+    (`expected_type`), or 'other'."""
+    if history:
+        return "follow-up"
+    if learned.is_english(question):
+        return "english"
+    if question_parts(question):
+        return "two-part"
+    if asks_reason(question):
+        return "why"
+    return expected_type(question) or "other"
+
+
+def parse_forms(value: str) -> frozenset[str] | None:
+    """Settings.model_forms ("english,name,plan", or "all") as a set of FORMS; None for "all"."""
+    names = {f.strip() for f in value.split(",") if f.strip()}
+    if names == {"all"}:
+        return None
+    if unknown := names - set(FORMS):
+        raise VraagbaakError(f"onbekende vraagvorm(en) in VRAAGBAAK_MODEL_FORMS: {', '.join(sorted(unknown))}; "
+                             f"kies uit {', '.join(FORMS)} of 'all'")
+    return frozenset(names)
 
 
 def _reason(analysis: learned.Analysis, threshold: float, found: bool) -> str:
@@ -421,7 +460,8 @@ def load_pipeline(settings: Settings, warm: bool = False, models: learned.Models
                                   busy_threads=busy_threads, busy=busy)
 
     nice = {} if generation_nice is None else {"generation_nice": generation_nice}
-    pipeline = Pipeline(retriever, factory, settings.default_mode, settings.k, models=models, **nice)
+    pipeline = Pipeline(retriever, factory, settings.default_mode, settings.k, models=models,
+                        model_forms=parse_forms(settings.model_forms), **nice)
     retriever.embedder.embed_queries(["opwarmen"])  # load the embedder now, not on the first question
     if warm and factory is not None:
         pipeline.generator()
