@@ -7,6 +7,7 @@ import pytest
 from service.qa.evidence import (
     IdfTable,
     asks_reason,
+    continues,
     expected_type,
     has_type,
     question_parts,
@@ -113,3 +114,16 @@ def test_question_parts_splits_questions_that_ask_two_things(question: str, part
 ])
 def test_why_questions_ask_for_an_explanation(question: str, why: bool) -> None:
     assert asks_reason(question) is why
+
+
+@pytest.mark.parametrize(("text", "continued"), [
+    ("Daarbij raakten vier peacekeepers gewond, waarvan er één dodelijk.", True),
+    ("Deze methodiek is reeds toegepast in de recente artikel 100-brief.", True),
+    ("Ten tweede is er achterdocht bij de VN.", True),
+    ("  De reden hiervoor was dat de VN te lang wachtte.", True),
+    ("Op 15 december 2022 werd een UNIFIL konvooi beschoten.", False),
+    ("Diverse redenen speelden een rol.", False),
+    ("Dithmarschen is geen woord dat hier opent.", False),  # whole words only
+])
+def test_continues_tells_a_sentence_that_continues_its_predecessor(text: str, continued: bool) -> None:
+    assert continues(text) is continued

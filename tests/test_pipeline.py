@@ -20,9 +20,9 @@ from service.qa.compose import (
     markers,
 )
 from service.qa.evidence import question_parts
-from service.qa.pipeline import Pipeline, parse_forms, question_form, standalone
+from service.qa.pipeline import Pipeline, _continued, parse_forms, question_form, standalone
 from service.qa.retrieval import Retriever
-from service.types import REFUSAL, Answer, StreamEvent, Turn
+from service.types import REFUSAL, Answer, Evidence, Hit, Sentence, StreamEvent, Turn
 
 MRC_QUESTION = "Wie coördineerde het Multinational Rotational Concept?"
 DUTCH_REPLY = "Het Multinational Rotational Concept werd gecoördineerd door Noorwegen [1]."
@@ -398,3 +398,25 @@ def test_generate_mode_answers_a_form_the_model_does_not_write_for_as_extractive
     gen.enqueue(DUTCH_REPLY)
     named = routed.ask(MRC_QUESTION, mode="generate")  # a name question: the model writes its lead
     assert len(gen.calls) == 1 and named.mode == "generate" and named.answer.startswith(DUTCH_REPLY)
+
+
+# -- a lead's continuation -------------------------------------------------------------------------------
+
+def test_the_sentence_that_continues_the_lead_comes_second() -> None:
+    import types
+
+    passage = ("Op 15 december 2022 werd een UNIFIL konvooi beschoten. Daarbij raakten vier peacekeepers "
+               "gewond. De missie startte een onderzoek.")
+    other = "UNIFIL telt ruim tienduizend militairen uit tientallen landen."
+    hits = [Hit("a#1", "a", "A", "", 1, passage, 0, len(passage), 1.0, ("dense",)),
+            Hit("b#1", "b", "B", "", 1, other, 0, len(other), 0.9, ("dense",))]
+    spans = [(0, 54), (55, 96), (97, len(passage))]
+    cands = [Sentence(passage[s:e], 0, s, e, p) for (s, e), p in zip(spans, (0.9, 0.2, 0.3))]
+    second = Sentence(other, 1, 0, len(other), 0.5)
+    analysis = types.SimpleNamespace(hits=hits, ranked=[types.SimpleNamespace(sentence=c) for c in (*cands, second)])
+    evidence = Evidence((cands[0], second, cands[2], cands[1]), tuple(hits))
+    out = _continued(evidence, analysis)
+    assert [s.text for s in out.sentences] == [cands[0].text, cands[1].text, other, cands[2].text]
+    # a next sentence that does not continue the lead ("De missie …") leaves the order alone
+    led_by_second = Evidence((cands[1], second, cands[2]), tuple(hits))
+    assert _continued(led_by_second, analysis) == led_by_second

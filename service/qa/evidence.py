@@ -209,3 +209,17 @@ def said_share(terms: set[str], said: frozenset[str], idf: IdfTable) -> float:
 def repeats(terms: set[str], said: frozenset[str], idf: IdfTable) -> bool:
     """Whether a sentence with these terms mostly repeats what the conversation's answers said."""
     return bool(said) and said_share(terms, said, idf) >= REPEAT_SHARE
+
+
+# A sentence that continues its predecessor: it opens by referring back or linking on ("Daarbij raakten
+# vier peacekeepers gewond.", "Deze methodiek is reeds toegepast …", "Ten tweede …").
+_CONTINUES = re.compile(
+    r"^(?:daarbij|daarnaast|daarom|daardoor|daarmee|daarna|daarvoor|hierbij|hierdoor|hiermee|hierna|hiervoor|"
+    r"hierin|daarin|bovendien|ook|echter|wel|zo|dit|deze|die|dat|zij|ze|hij|ten eerste|ten tweede|"
+    r"ten derde|tot slot|ten slotte|verder|vervolgens|tevens|eveneens|de reden hiervoor|de reden daarvoor|"
+    r"dergelijke|zulke)\b", re.I)
+
+
+def continues(text: str) -> bool:
+    """Whether a sentence continues the one before it (opens by referring back or linking on)."""
+    return bool(_CONTINUES.match(text.strip()))

@@ -32,7 +32,7 @@ from service.qa.compose import (
     safe_words,
     short_answer,
 )
-from service.qa.evidence import IdfTable, asks_reason, expected_type, question_parts
+from service.qa.evidence import IdfTable, asks_reason, continues, expected_type, question_parts
 from service.qa.protocol import MODES
 from service.qa.retrieval import FusionParams, Retriever, validate_query
 from service.types import REFUSAL, Answer, Evidence, Hit, Sentence, StreamEvent, Turn
@@ -155,6 +155,8 @@ class Pipeline:
         if not sentences or analysis.p_answerable < threshold:
             return self._refusal(hits, query, mode, timings, t0, _reason(analysis, threshold, bool(sentences)))
         evidence = self._second_part(question, history, analysis, sentences)
+        if evidence.parts == 1:
+            evidence = _continued(evidence, analysis)
         text, prompt_tokens = yield from self._answer_text(question, history, evidence, mode, timings,
                                                            streamed if stream_tokens else None)
         text, cites = renumber(text, evidence)
@@ -298,6 +300,20 @@ class Pipeline:
         cover = f" De meest verwante passages komen uit: {'; '.join(titles)}." if titles else ""
         timings["total"] = _ms(t0)
         return Answer(REFUSAL + cover, True, (), timings, mode, query, refusal_reason=reason)
+
+
+def _continued(evidence: Evidence, analysis: learned.Analysis) -> Evidence:
+    """The evidence with the lead's next sentence in its passage second, when that sentence continues the
+    lead ("Daarbij raakten vier peacekeepers gewond."): what the lead begins, it says."""
+    lead = evidence.sentences[0]
+    text = analysis.hits[lead.hit].text if lead.hit < len(analysis.hits) else ""
+    after = [c.sentence for c in analysis.ranked if c.sentence.hit == lead.hit and c.sentence.start >= lead.end]
+    nxt = min(after, key=lambda s: s.start, default=None)
+    if nxt is None or text[lead.end:nxt.start].strip() or not continues(nxt.text):
+        return evidence
+    key = _dedupe_key(nxt.text)
+    rest = [s for s in evidence.sentences[1:] if _dedupe_key(s.text) != key]
+    return replace(evidence, sentences=(lead, nxt, *rest))
 
 
 def question_form(question: str, history: list[Turn] | None = None) -> str:
