@@ -47,7 +47,8 @@ class Settings(BaseSettings):
     search_workers: int = Field(1, ge=1)  # searches and extractive answers computed at once; the rest queue
     default_mode: str = "extractive"  # extractive | generate (docs/answers.md: generate does not beat it)
     # The forms of question for which generate mode asks the model for the lead; the rest get the
-    # extractive answer at once (docs/answers.md, "by form of question"). "all": every form.
+    # extractive answer at once (docs/answers.md, "generate mode lets the model write only where it did not
+    # lose": the key facts by form). "all": every form.
     model_forms: str = "english,name,plan"
     k: int = 8  # passages retrieved per question
     host: str = "127.0.0.1"
