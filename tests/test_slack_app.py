@@ -293,3 +293,27 @@ async def test_slow_answer_gets_a_timeout_message_at_the_deadline(fake, tmp_path
     assert h.posted()[0]["text"].startswith("Het antwoord duurde te lang.")
     await h.settle()
     assert len(h.posted()) == 1  # the late answer is not posted after the apology
+
+
+class FormsQA(FakeQA):
+    """The fake service, with the model writing the lead for no question (`Pipeline.model_writes`)."""
+
+    def model_writes(self, question: str, history: list) -> bool:
+        return False
+
+
+@pytest.mark.parametrize(("qa", "lane"), [(FormsQA, "extractive"), (FakeQA, "generate")])
+async def test_the_bot_runs_a_question_the_model_does_not_write_for_in_the_extractive_lane(fake, tmp_path, qa,
+                                                                                           lane):
+    lanes: list[str | None] = []
+
+    async def run(call, mode=None):
+        lanes.append(mode)
+        return call()
+
+    h = Harness(fake, tmp_path, qa(), config=BotConfig(mode="generate"))
+    h.bot.run = run
+    await h.event(message(f"<@{BOT_USER}> {QUESTION}", "100.000200"), "Ev1")
+    await h.settle()
+    assert lanes == [lane] and h.qa.calls == [(QUESTION, [], "generate")]
+    assert len(h.posted()) == 1

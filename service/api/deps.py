@@ -28,7 +28,7 @@ from fastapi import Depends, Request
 from service.api.errors import ApiError, to_api_error
 from service.api.observability import Metrics
 from service.api.runtime import GenerationGate, ServiceHolder, Ticket, iterate_in_thread
-from service.qa.protocol import QAService
+from service.qa.protocol import QAService, lane
 from service.types import Answer, StreamEvent
 
 log = logging.getLogger("vraagbaak.api")
@@ -109,11 +109,8 @@ class Runtime:
     def lane_mode(self, service: object, question: str, history: list, mode: str | None) -> str | None:
         """The mode whose gate and lane an answer needs: a generate-mode question of a form the model does
         not write for (`Pipeline.model_writes`) is answered as extractive mode does, so it takes the quick
-        lane and never queues behind a generation."""
-        writes = getattr(service, "model_writes", None)
-        if self._extractive(mode) or writes is None or writes(question, history):
-            return mode
-        return "extractive"
+        lane and never queues behind a generation (`protocol.lane`)."""
+        return mode if self._extractive(mode) else lane(service, question, history, mode)
 
     def measures(self, ticket: Ticket, timings_ms: dict | None) -> bool:
         """Whether a finished request's hold time says how long a generation takes: always in the extractive

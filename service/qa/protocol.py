@@ -37,3 +37,11 @@ class QAService(Protocol):
     def info(self) -> dict:
         """Model names and the index manifest."""
         ...
+
+
+def lane(service: object, question: str, history: list, mode: str | None) -> str | None:
+    """The mode whose lane (and generation gate) an answer takes: 'extractive' for a question the service
+    answers without its language model even in generate mode (`Pipeline.model_writes` says no), else
+    `mode` as asked (None: the service's default)."""
+    writes = getattr(service, "model_writes", None)
+    return "extractive" if writes is not None and not writes(question, history) else mode

@@ -24,13 +24,15 @@ from typing import Any
 import anyio.to_thread
 
 from service.feedback import Feedback, FeedbackStore
+from service.qa.protocol import lane
 from service.slack.blocks import FEEDBACK_DOWN, FEEDBACK_UP, SHARE, answer_blocks, fallback_text, safe
 from service.slack.dedupe import SeenEvents
 from service.slack.history import question_text, thread_turns
 from service.slack.jobs import AnswerJobs, QueueFull, failure_message
 
 log = logging.getLogger("vraagbaak.slack")
-Runner = Callable[[Callable[[], Any]], Awaitable[Any]]  # runs a blocking call (the HTTP gate, or a thread)
+# runs a blocking call (the HTTP gate, or a thread); the mode names the lane (None: the default mode's)
+Runner = Callable[[Callable[[], Any], str | None], Awaitable[Any]]
 
 WORKING = "eyes"
 USAGE = "Stel je vraag na de opdracht, bijvoorbeeld: `/vraag Hoe lang duurde de inzet van het C-130-detachement?`"
@@ -50,7 +52,7 @@ class BotConfig:
     mode: str | None = None  # answer mode; None: the service's default
 
 
-async def in_thread(call: Callable[[], Any]) -> Any:
+async def in_thread(call: Callable[[], Any], mode: str | None = None) -> Any:
     return await anyio.to_thread.run_sync(call)
 
 
@@ -138,7 +140,7 @@ class SlackBot:
         # Not asyncio.wait_for: a worker thread cannot be cancelled, so wait_for would only raise once
         # the generation ended. The user hears at the deadline; the generation finishes (and frees
         # its slot) in the background.
-        task = asyncio.ensure_future(self.run(call))
+        task = asyncio.ensure_future(self.run(call, lane(service, question, turns, self.config.mode)))
         done, _ = await asyncio.wait({task}, timeout=self.config.timeout_s)
         if not done:
             task.add_done_callback(_finished_late)
