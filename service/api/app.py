@@ -108,8 +108,9 @@ async def search(body: SearchRequest, service: ServiceDep, runtime: RuntimeDep) 
 @api.post("/v1/ask", response_model=AskResponse, responses=GENERATE_ERRORS)
 async def ask(body: AskRequest, service: ServiceDep, runtime: RuntimeDep) -> dict[str, Any]:
     """A grounded answer with checked citations, or a refusal (`refused: true`)."""
-    lane = runtime.lane_mode(service, body.question, body.turns(), body.mode)
-    answer = await generate(runtime, partial(service.ask, body.question, body.turns(), body.mode, body.k), lane)
+    turns = body.turns()
+    lane = runtime.lane_mode(service, body.question, turns, body.mode)
+    answer = await generate(runtime, partial(service.ask, body.question, turns, body.mode, body.k), lane)
     return answer.to_dict()
 
 
@@ -117,9 +118,10 @@ async def ask(body: AskRequest, service: ServiceDep, runtime: RuntimeDep) -> dic
           responses={**SSE_RESPONSE, **GENERATE_ERRORS})
 async def ask_stream(body: AskRequest, service: ServiceDep, runtime: RuntimeDep) -> EventStream:
     """/v1/ask as Server-Sent Events: `sources`, then `token`s, then `done` (the /v1/ask JSON)."""
-    lane = runtime.lane_mode(service, body.question, body.turns(), body.mode)
+    turns = body.turns()
+    lane = runtime.lane_mode(service, body.question, turns, body.mode)
     ticket = runtime.gate_for(lane).admit()
-    make = partial(service.ask_stream, body.question, body.turns(), body.mode, body.k)
+    make = partial(service.ask_stream, body.question, turns, body.mode, body.k)
     return EventStream(sse_lines(gated_events(runtime, ticket, make, lane)), ticket)
 
 

@@ -306,7 +306,7 @@ def _continued(evidence: Evidence, analysis: learned.Analysis) -> Evidence:
     """The evidence with the lead's next sentence in its passage second, when that sentence continues the
     lead ("Daarbij raakten vier peacekeepers gewond."): what the lead begins, it says."""
     lead = evidence.sentences[0]
-    text = analysis.hits[lead.hit].text if lead.hit < len(analysis.hits) else ""
+    text = evidence.hits[lead.hit].text
     after = [c.sentence for c in analysis.ranked if c.sentence.hit == lead.hit and c.sentence.start >= lead.end]
     nxt = min(after, key=lambda s: s.start, default=None)
     if nxt is None or text[lead.end:nxt.start].strip() or not continues(nxt.text):
