@@ -6,10 +6,12 @@ import pytest
 
 from service.qa.evidence import (
     IdfTable,
+    asks_person,
     asks_reason,
     continues,
     expected_type,
     has_type,
+    names_person,
     question_parts,
     question_weights,
     repeats,
@@ -127,3 +129,38 @@ def test_why_questions_ask_for_an_explanation(question: str, why: bool) -> None:
 ])
 def test_continues_tells_a_sentence_that_continues_its_predecessor(text: str, continued: bool) -> None:
     assert continues(text) is continued
+
+
+@pytest.mark.parametrize(("question", "person"), [
+    ("Wie was de commandant van het Nederlandse C-130-detachement in Mali?", True),
+    ("En wie is op dit moment de commandant van die operatie?", True),
+    ("Hoe heet de Nederlandse militaire genderadviseur bij UNIFIL?", True),
+    ("Hoe heette die Nederlandse plaatsvervanger eigenlijk?", True),
+    ("Wat is de naam van de Senior National Representative op het hoofdkwartier?", True),
+    ("What was the name of the Dutch colonel who first headed ASIFU?", True),
+    ("Who was the commanding officer of the Dutch C-130 detachment?", True),
+    ("Onder wie viel de commandant van ASIFU?", False),  # a relation, answered by a role
+    ("Voor wie werkte de inlichtingeneenheid naast de VN-gezant?", False),
+    ("Under the Dutch view, who was the ASIFU commander supposed to report to?", False),
+    ("Wie schreven het artikel over vredesmissies?", False),  # no role
+    ("Wie had in 2022 het commando over de militaire component?", False),
+    ("Hoeveel militairen leverde Nederland aan het hoofdkwartier?", False),
+])
+def test_asks_person_tells_a_question_for_the_name_of_a_role_holder(question: str, person: bool) -> None:
+    assert asks_person(question) is person
+
+
+@pytest.mark.parametrize(("text", "named"), [
+    ("Dat gebeurde onder president Ibrahim Boubacar Keita.", True),
+    ("Met steun van toenmalig SRSG Koenders vroeg de commissaris om verlenging.", True),
+    ("Van januari 2022 gaf de Nederlandse luitenant-generaal\nMatthijssen als Force Commander leiding.", True),
+    ("De minister van Defensie, drs. K.H. Ollongren", True),
+    ("De betrokken ministers waren Frans Timmermans (PvdA) op Buitenlandse Zaken.", True),
+    ("De minister voor Buitenlandse Handel en Ontwikkelingssamenwerking, Geoffrey van Leeuwen", True),
+    ("De SOLTG en Helidet vielen onder de Force Commander, terwijl de ISR-coy onder de commandant van ASIFU viel.",
+     False),
+    ("Het C-130 detachement werd geleid door een Nederlandse commandant.", False),
+    ("De Force Commander (FC) gaf leiding aan de militaire component.", False),  # an acronym, not a party
+])
+def test_names_person_tells_a_passage_that_names_someone(text: str, named: bool) -> None:
+    assert names_person(text) is named

@@ -20,7 +20,7 @@ from service.qa.compose import (
     markers,
 )
 from service.qa.evidence import question_parts
-from service.qa.pipeline import Pipeline, _continued, parse_forms, question_form, standalone
+from service.qa.pipeline import UNNAMED, Pipeline, _continued, parse_forms, question_form, standalone
 from service.qa.retrieval import Retriever
 from service.types import REFUSAL, Answer, Evidence, Hit, Sentence, StreamEvent, Turn
 
@@ -84,6 +84,16 @@ def test_absent_subject_is_refused(generative: Pipeline, gen: ScriptedGenerator)
     assert answer.answer.startswith(REFUSAL)
     assert answer.refusal_reason and "UNAMID" in answer.refusal_reason
     assert gen.calls == []  # refusal is decided in code, before any generation
+
+
+def test_a_question_for_a_role_holder_the_passages_do_not_name_is_refused(generative: Pipeline,
+                                                                          gen: ScriptedGenerator) -> None:
+    question = "Wie was de commandant van het C-130 detachement in MINUSMA in Mali?"
+    answer = generative.ask(question)
+    assert answer.refused is True and answer.citations == () and answer.refusal_reason == UNNAMED
+    assert gen.calls == []
+    # the same question without the person ask is answered from the same passages
+    assert generative.ask("Wat deed het C-130 detachement in MINUSMA in Mali?", mode="extractive").refused is False
 
 
 def test_answerable_question_is_answered_from_the_corpus(extractive: Pipeline) -> None:

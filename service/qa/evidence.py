@@ -210,6 +210,47 @@ def repeats(terms: set[str], said: frozenset[str], idf: IdfTable) -> bool:
     """Whether a sentence with these terms mostly repeats what the conversation's answers said."""
     return bool(said) and said_share(terms, said, idf) >= REPEAT_SHARE
 
+# A question that asks a person's name by their role ("Wie was de commandant van …?", "Hoe heet de
+# Nederlandse genderadviseur …?", "What was the name of the Dutch colonel …?"): answerable only from a
+# passage that names someone in a role ("president Keita", "SRSG Koenders", "kolonel Jansen").
+_ROLE_NL = (r"commandant|commandante|bevelhebber|kolonel|generaal|majoor|luitenant|kapitein|officier|adviseur|"
+            r"adviseuse|deskundige|expert|plaatsvervanger|functionaris|woordvoerder|ambassadeur|attaché|gezant|"
+            r"vertegenwoordiger|minister|staatssecretaris|directeur|leider|chef|coördinator|hoofd")
+_ROLE_EN = (r"commander|commanding officer|colonel|general|major|lieutenant|captain|officer|advis[eo]r|expert|"
+            r"deputy|official|spokes(?:wo)?man|spokesperson|ambassador|envoy|representative|minister|director|"
+            r"leader|chief|coordinator|head")
+_ROLE = rf"(?:\w*(?:{_ROLE_NL})(?:s|en|n)?|(?:{_ROLE_EN})s?)\b"
+# who the role-holder is: "Wie was/is (op dit moment) de …commandant", "Hoe heet(te) de/die … adviseur",
+# "(Wat is) de naam van de … kolonel", "Who was the … commander", "the name of the … colonel"; not "Onder
+# wie viel de commandant", "Voor wie werkte …", "who was the commander supposed to report to?" (those ask a
+# relation, answered by a role)
+_PERSON_ASK = re.compile(
+    rf"(?:^|[,;:]\s*|\b(?:en|and)\s+)(?:wie (?:is|was|zijn|waren|werd|wordt)\b[^?]*?\b{_ROLE}"
+    rf"|who (?:is|was|were|are)\b(?![^?]*\b(?:to|for|with|under|by|from)\s*\??\s*$)[^?]*?\b{_ROLE})"
+    rf"|\bhoe he(?:et|ette|etten|ten)\b[^?]*?\b{_ROLE}|\b(?:naam|name)\b[^?]*?\b{_ROLE}", re.I)
+_TITLE = (r"president|premier|minister|staatssecretaris|generaal|kolonel|majoor|luitenant|kapitein|commandant|"
+          r"ambassadeur|gezant|SRSG|SVVSG|heer|mevrouw|drs?\.|prof\.|mr\.|ir\.|General|Colonel|Major|"
+          r"Ambassador|Commander|President|Minister")
+_PERSON = r"[A-Z][a-zà-ÿ]+(?:\s+(?:van|de|der|den|van der|van den|ter|ten))?\s+[A-Z][a-zà-ÿ]+(?:-[A-Z][a-zà-ÿ]+)?"
+# a title or role word followed by a name ("luitenant-generaal Matthijssen"), a name with initials ("drs. K.H.
+# Ollongren"), a name with a party ("Jeanine Hennis-Plasschaert (VVD)"), a minister's title and name ("De minister
+# voor Buitenlandse Handel en Ontwikkelingssamenwerking, Geoffrey van Leeuwen")
+_NAMED = re.compile(rf"\b(?:{_TITLE})(?:-[a-z]+)?\s+(?:[A-Z][a-zà-ÿ]+\s+)*[A-Z][a-zà-ÿ]{{2,}}"
+                    r"|\b(?:[A-Z]\.){1,4}\s?[A-Z][a-zà-ÿ]{2,}"
+                    rf"|\b{_PERSON}\s+\((?:VVD|PvdA|CDA|D66|GL|GroenLinks|SP|PVV|CU|ChristenUnie|SGP|PvdD|BBB|NSC|JA21"
+                    r"|FvD|Volt|DENK)\)"
+                    rf"|\b(?:minister|staatssecretaris)\b[^,.;]{{0,60}},\s+{_PERSON}")
+
+
+def asks_person(question: str) -> bool:
+    """Whether the question asks who someone in a role is, or what they are called."""
+    return bool(_PERSON_ASK.search(question))
+
+
+def names_person(text: str) -> bool:
+    """Whether `text` names a person by title or role ("president Ibrahim Boubacar Keita", "SRSG Koenders")."""
+    return bool(_NAMED.search(text))
+
 
 # A sentence that continues its predecessor: it opens by referring back or linking on ("Daarbij raakten
 # vier peacekeepers gewond.", "Deze methodiek is reeds toegepast …", "Ten tweede …").

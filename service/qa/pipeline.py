@@ -32,7 +32,15 @@ from service.qa.compose import (
     safe_words,
     short_answer,
 )
-from service.qa.evidence import IdfTable, asks_reason, continues, expected_type, question_parts
+from service.qa.evidence import (
+    IdfTable,
+    asks_person,
+    asks_reason,
+    continues,
+    expected_type,
+    names_person,
+    question_parts,
+)
 from service.qa.protocol import MODES
 from service.qa.retrieval import FusionParams, Retriever, validate_query
 from service.types import REFUSAL, Answer, Evidence, Hit, Sentence, StreamEvent, Turn
@@ -154,6 +162,8 @@ class Pipeline:
         timings["evidence"] = _ms(t1)
         if not sentences or analysis.p_answerable < threshold:
             return self._refusal(hits, query, mode, timings, t0, _reason(analysis, threshold, bool(sentences)))
+        if asks_person(question) and not any(names_person(c.sentence.text) for c in analysis.ranked[:PERSON_TOP]):
+            return self._refusal(hits, query, mode, timings, t0, UNNAMED)
         evidence = self._second_part(question, history, analysis, sentences)
         if evidence.parts == 1:
             evidence = _continued(evidence, analysis)
@@ -340,6 +350,11 @@ def parse_forms(value: str) -> frozenset[str] | None:
         raise VraagbaakError(f"onbekende vraagvorm(en) in VRAAGBAAK_MODEL_FORMS: {', '.join(sorted(unknown))}; "
                              f"kies uit {', '.join(FORMS)} of 'all'")
     return frozenset(names)
+
+
+# a question asking who holds a role (evidence.asks_person) whose best sentences name nobody is refused
+PERSON_TOP = 3
+UNNAMED = "de gevonden passages noemen niemand in die functie bij naam"
 
 
 def _reason(analysis: learned.Analysis, threshold: float, found: bool) -> str:
