@@ -60,6 +60,7 @@ def test_a_sentence_that_mostly_repeats_the_last_answer_is_marked() -> None:
     ("How long did the deployment last?", "number"),
     ("How much money does the Netherlands give to GPOI each year?", "money"),
     ("What did the C-130 deployment cost?", "money"),
+    ("What was the total cost of the Dutch contribution to MINUSMA?", "money"),
     ("Who led the intelligence unit?", "name"),
     ("Where were the Dutch staff officers stationed?", "place"),
     ("In which countries are the liaison teams placed?", "place"),

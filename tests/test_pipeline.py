@@ -20,7 +20,7 @@ from service.qa.compose import (
     markers,
 )
 from service.qa.evidence import question_parts
-from service.qa.pipeline import UNNAMED, Pipeline, _continued, parse_forms, question_form, standalone
+from service.qa.pipeline import NO_AMOUNT, UNNAMED, Pipeline, _continued, parse_forms, question_form, standalone
 from service.qa.retrieval import Retriever
 from service.types import REFUSAL, Answer, Evidence, Hit, Sentence, StreamEvent, Turn
 
@@ -94,6 +94,12 @@ def test_a_question_for_a_role_holder_the_passages_do_not_name_is_refused(genera
     assert gen.calls == []
     # the same question without the person ask is answered from the same passages
     assert generative.ask("Wat deed het C-130 detachement in MINUSMA in Mali?", mode="extractive").refused is False
+
+
+def test_a_question_for_an_amount_the_passages_do_not_hold_is_refused(generative: Pipeline,
+                                                                      gen: ScriptedGenerator) -> None:
+    answer = generative.ask("Hoeveel geld heeft de inzet van het C-130 detachement in MINUSMA in Mali gekost?")
+    assert answer.refused is True and answer.refusal_reason == NO_AMOUNT and gen.calls == []
 
 
 def test_answerable_question_is_answered_from_the_corpus(extractive: Pipeline) -> None:

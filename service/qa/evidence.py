@@ -105,7 +105,8 @@ _MONEY_Q = re.compile(rf"\bhoeveel\b(?!.*\bprocent\b).*\b{_MONEY_WORD}\b"  # not
                       r"|\bwat\b[^?]*\bbetal(?:en|t|de|den)\b"
                       r"|\bhoe hoog (?:is|was|zijn|waren) (?:de|het) (?:kosten|budget|bedrag)"
                       r"|\bhow much\b.*\b(?:money|cost|costs|budget|euros?|pay|paid|spend|spent)\b"
-                      r"|\bwhat (?:did|does|do|will|would)\b.*\bcost\b|\bhow expensive\b", re.I)
+                      r"|\bwhat (?:did|does|do|will|would)\b.*\bcost\b|\bhow expensive\b"
+                      r"|\b(?:the|total) costs? of\b", re.I)
 _NUM_Q = re.compile(r"\b(hoeveel|hoe ?lang|hoe groot|hoe vaak|aantal|percentage"
                     r"|how (?:many|much|long|big|large|often)|number of)\b", re.I)  # after money
 _DATE_Q = re.compile(r"\b(wanneer|welk jaar|welke datum|sinds wanneer|tot wanneer|op welke dag"

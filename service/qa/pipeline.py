@@ -38,6 +38,7 @@ from service.qa.evidence import (
     asks_reason,
     continues,
     expected_type,
+    has_type,
     names_person,
     question_parts,
 )
@@ -164,6 +165,8 @@ class Pipeline:
             return self._refusal(hits, query, mode, timings, t0, _reason(analysis, threshold, bool(sentences)))
         if asks_person(question) and not any(names_person(c.sentence.text) for c in analysis.ranked[:PERSON_TOP]):
             return self._refusal(hits, query, mode, timings, t0, UNNAMED)
+        if expected_type(question) == "money" and not any(has_type(h.text, "money") for h in hits):
+            return self._refusal(hits, query, mode, timings, t0, NO_AMOUNT)
         evidence = self._second_part(question, history, analysis, sentences)
         if evidence.parts == 1:
             evidence = _continued(evidence, analysis)
@@ -355,6 +358,8 @@ def parse_forms(value: str) -> frozenset[str] | None:
 # a question asking who holds a role (evidence.asks_person) whose best sentences name nobody is refused
 PERSON_TOP = 3
 UNNAMED = "de gevonden passages noemen niemand in die functie bij naam"
+# a question for an amount of money whose shown passages hold no amount is refused
+NO_AMOUNT = "de gevonden passages noemen geen bedrag"
 
 
 def _reason(analysis: learned.Analysis, threshold: float, found: bool) -> str:
