@@ -144,6 +144,8 @@ def test_continues_tells_a_sentence_that_continues_its_predecessor(text: str, co
     ("Voor wie werkte de inlichtingeneenheid naast de VN-gezant?", False),
     ("Under the Dutch view, who was the ASIFU commander supposed to report to?", False),
     ("Wie schreven het artikel over vredesmissies?", False),  # no role
+    ("Who was the major troop contributor to MINUSMA?", False),  # an adjective, not a rank
+    ("Wie waren de civiele adviseurs in Gao?", False),  # what they were, not their names
     ("Wie had in 2022 het commando over de militaire component?", False),
     ("Hoeveel militairen leverde Nederland aan het hoofdkwartier?", False),
 ])

@@ -217,10 +217,9 @@ def repeats(terms: set[str], said: frozenset[str], idf: IdfTable) -> bool:
 _ROLE_NL = (r"commandant|commandante|bevelhebber|kolonel|generaal|majoor|luitenant|kapitein|officier|adviseur|"
             r"adviseuse|deskundige|expert|plaatsvervanger|functionaris|woordvoerder|ambassadeur|attaché|gezant|"
             r"vertegenwoordiger|minister|staatssecretaris|directeur|leider|chef|coördinator|hoofd")
-_ROLE_EN = (r"commander|commanding officer|colonel|general|major|lieutenant|captain|officer|advis[eo]r|expert|"
-            r"deputy|official|spokes(?:wo)?man|spokesperson|ambassador|envoy|representative|minister|director|"
-            r"leader|chief|coordinator|head")
-_ROLE = rf"(?:\w*(?:{_ROLE_NL})(?:s|en|n)?|(?:{_ROLE_EN})s?)\b"
+_ROLE_EN = (r"commander|commanding officer|colonel|lieutenant|captain|officer|advis[eo]r|expert|deputy|"
+            r"spokes(?:wo)?man|spokesperson|ambassador|envoy|representative|minister|director|leader|coordinator")
+_ROLE = rf"(?:\w*(?:{_ROLE_NL})|(?:{_ROLE_EN}))\b"  # one person: "Wie waren de civiele adviseurs?" asks what they were
 # who the role-holder is: "Wie was/is (op dit moment) de …commandant", "Hoe heet(te) de/die … adviseur",
 # "(Wat is) de naam van de … kolonel", "Who was the … commander", "the name of the … colonel"; not "Onder
 # wie viel de commandant", "Voor wie werkte …", "who was the commander supposed to report to?" (those ask a
