@@ -189,3 +189,14 @@ def test_unanswerable_question_is_refused(pipeline: Pipeline, dev: dict[str, dic
     answer = pipeline.ask(dev["d011"]["question"])
     assert answer.refused is True
     assert answer.answer.startswith(REFUSAL) and answer.citations == ()
+
+
+def test_a_role_holder_the_reports_do_not_name_is_refused_and_one_they_name_is_answered(pipeline: Pipeline) -> None:
+    from service.qa.pipeline import UNNAMED
+
+    unnamed = pipeline.ask("Wie was de commandant van het Nederlandse C-130-detachement in Mali?", mode="extractive")
+    assert unnamed.refused is True and unnamed.refusal_reason == UNNAMED
+    named = pipeline.ask("Wie was de minister voor Buitenlandse Handel en Ontwikkelingssamenwerking die de "
+                         "beleidsreactie op de C-130-evaluatie ondertekende?", mode="extractive")
+    assert named.refused is False and "Geoffrey van Leeuwen" in named.answer, named.answer
+    _assert_cited(named)
