@@ -211,6 +211,7 @@ def repeats(terms: set[str], said: frozenset[str], idf: IdfTable) -> bool:
     """Whether a sentence with these terms mostly repeats what the conversation's answers said."""
     return bool(said) and said_share(terms, said, idf) >= REPEAT_SHARE
 
+
 # A question that asks a person's name by their role ("Wie was de commandant van …?", "Hoe heet de
 # Nederlandse genderadviseur …?", "What was the name of the Dutch colonel …?"): answerable only from a
 # passage that names someone in a role ("president Keita", "SRSG Koenders", "kolonel Jansen").

@@ -165,7 +165,7 @@ class Pipeline:
             return self._refusal(hits, query, mode, timings, t0, _reason(analysis, threshold, bool(sentences)))
         if asks_person(question) and not any(names_person(c.sentence.text) for c in analysis.ranked[:PERSON_TOP]):
             return self._refusal(hits, query, mode, timings, t0, UNNAMED)
-        if expected_type(question) == "money" and not any(has_type(h.text, "money") for h in hits):
+        if analysis.kind == "money" and not any(has_type(h.text, "money") for h in hits):
             return self._refusal(hits, query, mode, timings, t0, NO_AMOUNT)
         evidence = self._second_part(question, history, analysis, sentences)
         if evidence.parts == 1:
