@@ -1,6 +1,7 @@
 """Train the sentence ranker and the answerability model on the written questions of train/data/.
 
     PYTHONHASHSEED=0 .venv/bin/python train/train_models.py   # writes service/qa/weights.json (threshold kept)
+    ... train/train_models.py --keep-ranker --out W.json      # refits answerability only (ranker, passages of W kept)
 
 Data: train/data/questions-written-*.jsonl (questions that helper agents wrote for sampled report
 sentences, train/sample_for_writers.py and train/writers/INSTRUCTIONS.md: Dutch, everyday Dutch,
@@ -10,7 +11,8 @@ The bundled model's questions (train/data/model/, make_questions.py) are kept ou
 written ones they did not help (tuning key facts 0.627 with, 0.636 without; docs/answers.md). So are
 the English and follow-up unanswerable questions of round 4 (train/data/negatives/): they moved the
 refusals of those forms on eval/probe5.jsonl not at all (docs/answers.md); and round 5's English
-questions (train/data/english/): the tuning files' key facts fell with them, 0.659 -> 0.588. No
+questions (train/data/english/): the tuning files' key facts fell with them, 0.659 -> 0.588; and round 6's
+untyped unanswerable questions (train/data/untyped/): tuning refusals fell, 0.633 -> 0.583. No
 eval set is read. Each question is searched with the real retriever (k = 16, as the service does);
 every sentence of the passages is a candidate, labelled 1 when it is the sentence the question was
 written from.
@@ -140,6 +142,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default=str(ROOT / "train" / "data"), help="folder of questions*.jsonl")
     ap.add_argument("--out", default=str(learned.WEIGHTS))
+    ap.add_argument("--keep-ranker", action="store_true",
+                    help="refit answerability only; the ranker and passage model stay as in --out")
     a = ap.parse_args()
     t0 = time.time()
     from service.config import Settings
@@ -200,17 +204,18 @@ def main() -> None:
         sel = np.array([it["row"]["kind"] == kind for it in test])
         print(f"  {kind:12s} n={int(sel.sum()):4d} refused at 0.5: {float((pt[sel] < 0.5).mean()):.3f}")
 
-    # final models on everything (the threshold is kept from an earlier calibration, if any)
-    final = ranker_on(items)
+    # final models on everything (the threshold is kept from an earlier calibration, if any); with
+    # --keep-ranker the ranker and passage model of --out stay (a retraining elsewhere does not reproduce them)
+    out = Path(a.out)
+    old = json.loads(out.read_text("utf-8")) if out.exists() else {}
+    final = old["ranker"] if a.keep_ranker else ranker_on(items)
     fq = learned.Logistic(final)
     xa = question_matrix(items, fq, pipeline.idf)
     ya = np.array([it["row"]["kind"] in ANSWERABLE for it in items])
     final_a = fit_logistic(xa, ya, learned.QUESTION_FEATURES, c=0.5, balanced=True)
-    out = Path(a.out)
-    old = json.loads(out.read_text("utf-8")) if out.exists() else {}
     final_a["threshold"] = old.get("answerable", {}).get("threshold", 0.5)
     xpa, ypa, _ = passage_matrix(items, fq)
-    final_p = fit_logistic(xpa, ypa, learned.PASSAGE_FEATURES)
+    final_p = old["passages"] if a.keep_ranker else fit_logistic(xpa, ypa, learned.PASSAGE_FEATURES)
     out.write_text(json.dumps({"trained_on": {"questions": len(items), "by_kind": kinds},
                                "ranker": final, "passages": final_p, "answerable": final_a}, indent=1) + "\n",
                    "utf-8")
