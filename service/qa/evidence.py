@@ -225,6 +225,7 @@ _ROLE = rf"(?:\w*(?:{_ROLE_NL})|(?:{_ROLE_EN}))\b"  # one person: "Wie waren de 
 # "(Wat is) de naam van de … kolonel", "Who was the … commander", "the name of the … colonel"; not "Onder
 # wie viel de commandant", "Voor wie werkte …", "who was the commander supposed to report to?" (those ask a
 # relation, answered by a role)
+_ROLE_WORD = re.compile(rf"\b{_ROLE}", re.I)
 _PERSON_ASK = re.compile(
     rf"(?:^|[,;:]\s*|\b(?:en|and)\s+)(?:wie (?:is|was|zijn|waren|werd|wordt)\b[^?]*?\b{_ROLE}"
     rf"|who (?:is|was|were|are)\b(?![^?]*\b(?:to|for|with|under|by|from)\s*\??\s*$)[^?]*?\b{_ROLE})"
@@ -245,7 +246,7 @@ _NAMED = re.compile(rf"\b(?:{_TITLE})(?:-[a-z]+)?\s+(?:[A-Z][a-zà-ÿ]+\s+)*[A-Z
 
 def asks_person(question: str) -> bool:
     """Whether the question asks who someone in a role is, or what they are called."""
-    return bool(_PERSON_ASK.search(question))
+    return bool(_ROLE_WORD.search(question) and _PERSON_ASK.search(question))  # the role first: it is cheap
 
 
 def names_person(text: str) -> bool:
