@@ -37,7 +37,10 @@ FUNCTION_WORDS = frozenset(
 NOT_NAMES = frozenset(
     {"nederland", "nederlandse", "nederlanders", "vn", "welke", "wat", "wie", "waar", "hoe", "hoeveel",
      "waarom", "wanneer", "in", "en", "op", "de", "het", "van", "is", "was", "zijn", "heeft", "hadden",
-     "mochten", "naar", "via", "sinds", "met", "volgens"}
+     "mochten", "naar", "via", "sinds", "met", "volgens",
+     # English months and days are capitalised dates, not names (Dutch ones are lower-case, so the reports lack them)
+     "january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+     "november", "december", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
 )
 SPOKEN_FILLER = (
     "doen doet deed deden gaan gaat ging gingen komen komt kwam kwamen krijgen krijgt kreeg kregen zitten zit "

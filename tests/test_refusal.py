@@ -50,6 +50,11 @@ def test_names_are_looked_up_in_the_whole_corpus_and_nationality_adjectives_are_
                             corpus=squash(" ".join(OTHER))) == ["Darfur"]
 
 
+def test_english_month_and_day_names_are_dates_not_unknown_names() -> None:
+    question = "Who led the C-130 detachment from January 2022, and was UNAMID there on a Monday in May?"
+    assert missing_entities(question, _hits(C130), idf=IDF) == ["UNAMID"]
+
+
 def test_spoken_filler_words_do_not_count_against_coverage() -> None:
     hits = _hits(C130)
     plain = passage_coverage("Waarom vloog het C-130 detachement voor MINUSMA?", hits, IDF)
