@@ -94,25 +94,24 @@ def negatives_pool(batches: int) -> list[list[dict]]:
     return deal(_written(("unans", "fu")), batches)
 
 
-def english_pool(batches: int, n: int) -> list[list[dict]]:
-    """Round 5's lines: the first Dutch question of each sentence that has no English one (at most `n`)."""
-    english = {r["sid"] for r in _written(("en",))}
-    rows, seen = [], set()
-    for r in _written(("nl", "para")):
-        if r["sid"] not in english and r["sid"] not in seen:
-            seen.add(r["sid"])
-            rows.append(r)
-    return deal(rows[:n], batches)
-
-
-def untyped_pool(batches: int, n: int) -> list[list[dict]]:
-    """Round 6's lines: the first Dutch question of each of the first `n` sentences of files 1-13."""
-    rows, seen = [], set()
+def _first_dutch(skip: frozenset[str] = frozenset()) -> list[dict]:
+    """The first Dutch (`nl`/`para`) question of each sentence of files 1-13 whose sid is not in `skip`."""
+    rows, seen = [], set(skip)
     for r in _written(("nl", "para")):
         if r["sid"] not in seen:
             seen.add(r["sid"])
             rows.append(r)
-    return deal(rows[:n], batches)
+    return rows
+
+
+def english_pool(batches: int, n: int) -> list[list[dict]]:
+    """Round 5's lines: the first Dutch question of each sentence that has no English one (at most `n`)."""
+    return deal(_first_dutch(frozenset(r["sid"] for r in _written(("en",))))[:n], batches)
+
+
+def untyped_pool(batches: int, n: int) -> list[list[dict]]:
+    """Round 6's lines: the first Dutch question of each of the first `n` sentences of files 1-13."""
+    return deal(_first_dutch()[:n], batches)
 
 
 def deal(rows: list[dict], batches: int) -> list[list[dict]]:

@@ -214,8 +214,8 @@ def main() -> None:
     ya = np.array([it["row"]["kind"] in ANSWERABLE for it in items])
     final_a = fit_logistic(xa, ya, learned.QUESTION_FEATURES, c=0.5, balanced=True)
     final_a["threshold"] = old.get("answerable", {}).get("threshold", 0.5)
-    xpa, ypa, _ = passage_matrix(items, fq)
-    final_p = old["passages"] if a.keep_ranker else fit_logistic(xpa, ypa, learned.PASSAGE_FEATURES)
+    final_p = old["passages"] if a.keep_ranker else fit_logistic(*passage_matrix(items, fq)[:2],
+                                                                  learned.PASSAGE_FEATURES)
     out.write_text(json.dumps({"trained_on": {"questions": len(items), "by_kind": kinds},
                                "ranker": final, "passages": final_p, "answerable": final_a}, indent=1) + "\n",
                    "utf-8")
