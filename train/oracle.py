@@ -3,7 +3,7 @@ allowed there; the frozen set is refused): for each answerable question, the sha
 that the ranker's first sentence holds, its first three together, and the best single candidate
 sentence (the oracle), and where that best sentence was ranked.
 
-    .venv/bin/python train/oracle.py [QA.jsonl ...]     # default: dev.jsonl and eval/probe*.jsonl
+    .venv/bin/python train/oracle.py [QA.jsonl ...]     # default: the calibration files (train/calibrate.py)
 """
 
 from __future__ import annotations
