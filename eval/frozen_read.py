@@ -1,0 +1,103 @@
+"""Read the frozen sets as they may be read: aggregate figures only, per set and pooled.
+
+    .venv/bin/python -m eval.frozen_read --base http://127.0.0.1:8000 [--mode extractive] [SET.jsonl ...]
+
+Default sets: eval/frozen*/*.jsonl. Each is scored by the independent scorer (`../shared/tools/score.py`),
+whose per-item lines go to /dev/null and whose per-item rows are read only to count items; nothing of a
+single item is printed. Per set: key facts (with words p50/p95), cited evidence, unanswerable refused,
+answerable refused, hit@1/hit@5/MRR. Pooled over the sets: the same rates over all their items, each
+with its standard error, and what one item is worth on the smallest set, so that a change of one
+question is not read as a gain (docs/answers.md, "Latest (d)").
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SCORER = ROOT.parent / "shared" / "tools" / "score.py"
+
+
+def counts(rows: list[dict]) -> dict:
+    """The sums behind one set's rates (no item is kept)."""
+    answerable = [r for r in rows if r["type"] != "unanswerable"]
+    unanswerable = [r for r in rows if r["type"] == "unanswerable"]
+    facts = [r["key_fact_recall"] for r in answerable if r.get("key_fact_recall") is not None]
+    ranked = [r for r in rows if "rank" in r]
+    return {"answerable": len(answerable), "unanswerable": len(unanswerable),
+            "facts_n": len(facts), "facts_sum": sum(facts),
+            "refused": sum(bool(r.get("refused")) for r in unanswerable),
+            "false": sum(bool(r.get("refused")) for r in answerable),
+            "ranked": len(ranked), "rr_sum": sum(1 / r["rank"] if r.get("rank") else 0.0 for r in ranked)}
+
+
+def pool(sets: list[dict]) -> dict:
+    """Pooled rates over the sets' `counts`, with standard errors (binomial for the refusal rates)."""
+    total = {k: sum(s[k] for s in sets) for k in sets[0]}
+
+    def rate(k: int, n: int) -> tuple[float, float]:
+        p = k / n if n else 0.0
+        return round(p, 3), round(math.sqrt(p * (1 - p) / n), 3) if n else 0.0
+
+    return {"key_facts": round(total["facts_sum"] / total["facts_n"], 3) if total["facts_n"] else None,
+            "refused": rate(total["refused"], total["unanswerable"]),
+            "false": rate(total["false"], total["answerable"]),
+            "mrr": round(total["rr_sum"] / total["ranked"], 3) if total["ranked"] else None,
+            "unanswerable": total["unanswerable"], "answerable": total["answerable"],
+            "one_unanswerable": round(1 / min(s["unanswerable"] for s in sets), 3) if all(
+                s["unanswerable"] for s in sets) else None,
+            "one_answerable": round(1 / min(s["answerable"] for s in sets), 3) if all(
+                s["answerable"] for s in sets) else None}
+
+
+def set_line(name: str, s: dict) -> str:
+    def f(key):
+        return s.get(key)
+    return (f"{name}: key facts {f('key_fact_recall')} at {f('answer_words_p50')}/{f('answer_words_p95')} words "
+            f"(p50/p95), cited {f('cited_evidence')}, unanswerable refused {f('correct_refusal')}, answerable "
+            f"refused {f('false_refusal')}, hit@1 {f('hit@1')}, hit@5 {f('hit@5')}, MRR {f('mrr')}")
+
+
+def pooled_line(p: dict) -> str:
+    return (f"pooled ({p['answerable']} answerable, {p['unanswerable']} unanswerable): key facts {p['key_facts']}, "
+            f"unanswerable refused {p['refused'][0]} ± {p['refused'][1]}, answerable refused {p['false'][0]} ± "
+            f"{p['false'][1]}, MRR {p['mrr']}; one question on the smallest set: {p['one_unanswerable']} "
+            f"(unanswerable), {p['one_answerable']} (answerable)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("sets", nargs="*", help="frozen QA files (default: eval/frozen*/*.jsonl)")
+    ap.add_argument("--base", required=True, help="the running service, e.g. http://127.0.0.1:8000")
+    ap.add_argument("--mode", help="extractive or generate (default: the service's own)")
+    a = ap.parse_args(argv)
+    paths = [Path(p) for p in a.sets] or sorted(ROOT.glob("eval/frozen*/*.jsonl"))
+    if not paths:
+        print("geen bevroren sets gevonden (eval/frozen*/*.jsonl)", file=sys.stderr)
+        return 2
+    if not SCORER.is_file():
+        print(f"scorer ontbreekt: {SCORER}", file=sys.stderr)
+        return 2
+    sums = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for path in paths:
+            out = Path(tmp) / f"{path.stem}.json"
+            cmd = [sys.executable, str(SCORER), str(path), "--base", a.base, "--out", str(out)]
+            if a.mode:
+                cmd += ["--mode", a.mode]
+            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            result = json.loads(out.read_text("utf-8"))
+            print(set_line(path.stem, result["summary"]), flush=True)
+            sums.append(counts(result["rows"]))
+    print(pooled_line(pool(sums)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
