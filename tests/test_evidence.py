@@ -140,6 +140,11 @@ def test_continues_tells_a_sentence_that_continues_its_predecessor(text: str, co
     ("Wat is de naam van de Senior National Representative op het hoofdkwartier?", True),
     ("What was the name of the Dutch colonel who first headed ASIFU?", True),
     ("Who was the commanding officer of the Dutch C-130 detachment?", True),
+    ("What was the name of the peacekeeper who was killed in the UNIFIL convoy attack?", True),  # one person
+    ("Hoe heette de Nederlandse militair die in Gao omkwam?", True),
+    ("Wie was de piloot van de neergestorte Apache?", True),
+    ("Wie waren de slachtoffers van de aanval?", False),  # plural: what happened to them, not their names
+    ("Welke militaire bijdrage leverde Nederland?", False),
     ("Onder wie viel de commandant van ASIFU?", False),  # a relation, answered by a role
     ("Voor wie werkte de inlichtingeneenheid naast de VN-gezant?", False),
     ("Under the Dutch view, who was the ASIFU commander supposed to report to?", False),

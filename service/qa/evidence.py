@@ -217,9 +217,11 @@ def repeats(terms: set[str], said: frozenset[str], idf: IdfTable) -> bool:
 # passage that names someone in a role ("president Keita", "SRSG Koenders", "kolonel Jansen").
 _ROLE_NL = (r"commandant|commandante|bevelhebber|kolonel|generaal|majoor|luitenant|kapitein|officier|adviseur|"
             r"adviseuse|deskundige|expert|plaatsvervanger|functionaris|woordvoerder|ambassadeur|attaché|gezant|"
-            r"vertegenwoordiger|minister|staatssecretaris|directeur|leider|chef|coördinator|hoofd")
+            r"vertegenwoordiger|minister|staatssecretaris|directeur|leider|chef|coördinator|hoofd|"
+            r"militair|soldaat|peacekeeper|slachtoffer|piloot|agent")
 _ROLE_EN = (r"commander|commanding officer|colonel|lieutenant|captain|officer|advis[eo]r|expert|deputy|"
-            r"spokes(?:wo)?man|spokesperson|ambassador|envoy|representative|minister|director|leader|coordinator")
+            r"spokes(?:wo)?man|spokesperson|ambassador|envoy|representative|minister|director|leader|coordinator|"
+            r"soldier|peacekeeper|victim|pilot")
 _ROLE = rf"(?:\w*(?:{_ROLE_NL})|(?:{_ROLE_EN}))\b"  # one person: "Wie waren de civiele adviseurs?" asks what they were
 # who the role-holder is: "Wie was/is (op dit moment) de …commandant", "Hoe heet(te) de/die … adviseur",
 # "(Wat is) de naam van de … kolonel", "Who was the … commander", "the name of the … colonel"; not "Onder
