@@ -213,8 +213,9 @@ def repeats(terms: set[str], said: frozenset[str], idf: IdfTable) -> bool:
 
 
 # A question that asks a person's name by their role ("Wie was de commandant van …?", "Hoe heet de
-# Nederlandse genderadviseur …?", "What was the name of the Dutch colonel …?"): answerable only from a
-# passage that names someone in a role ("president Keita", "SRSG Koenders", "kolonel Jansen").
+# Nederlandse genderadviseur …?", "What was the name of the Dutch colonel …?") or as one person in a mission
+# ("… the name of the peacekeeper who was killed …?"; the reports name no soldier, victim or pilot): answerable
+# only from a passage that names someone in a role ("president Keita", "SRSG Koenders", "kolonel Jansen").
 _ROLE_NL = (r"commandant|commandante|bevelhebber|kolonel|generaal|majoor|luitenant|kapitein|officier|adviseur|"
             r"adviseuse|deskundige|expert|plaatsvervanger|functionaris|woordvoerder|ambassadeur|attaché|gezant|"
             r"vertegenwoordiger|minister|staatssecretaris|directeur|leider|chef|coördinator|hoofd|"
