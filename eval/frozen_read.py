@@ -29,9 +29,12 @@ def counts(rows: list[dict]) -> dict:
     answerable = [r for r in rows if r["type"] != "unanswerable"]
     unanswerable = [r for r in rows if r["type"] == "unanswerable"]
     facts = [r["key_fact_recall"] for r in answerable if r.get("key_fact_recall") is not None]
+    followups = [r["key_fact_recall"] for r in answerable
+                 if r["type"] == "followup" and r.get("key_fact_recall") is not None]
     ranked = [r for r in rows if "rank" in r]
     return {"answerable": len(answerable), "unanswerable": len(unanswerable),
             "facts_n": len(facts), "facts_sum": sum(facts),
+            "followup_n": len(followups), "followup_sum": sum(followups),
             "refused": sum(bool(r.get("refused")) for r in unanswerable),
             "false": sum(bool(r.get("refused")) for r in answerable),
             "ranked": len(ranked), "rr_sum": sum(1 / r["rank"] if r.get("rank") else 0.0 for r in ranked)}
@@ -45,7 +48,10 @@ def pool(sets: list[dict]) -> dict:
         p = k / n if n else 0.0
         return round(p, 3), round(math.sqrt(p * (1 - p) / n), 3) if n else 0.0
 
+    first_n = total["facts_n"] - total["followup_n"]
     return {"key_facts": round(total["facts_sum"] / total["facts_n"], 3) if total["facts_n"] else None,
+            "followups": round(total["followup_sum"] / total["followup_n"], 3) if total["followup_n"] else None,
+            "first": round((total["facts_sum"] - total["followup_sum"]) / first_n, 3) if first_n else None,
             "refused": rate(total["refused"], total["unanswerable"]),
             "false": rate(total["false"], total["answerable"]),
             "mrr": round(total["rr_sum"] / total["ranked"], 3) if total["ranked"] else None,
@@ -56,16 +62,22 @@ def pool(sets: list[dict]) -> dict:
                 s["answerable"] for s in sets) else None}
 
 
-def set_line(name: str, s: dict) -> str:
+def set_line(name: str, s: dict, c: dict | None = None) -> str:
+    """One set's aggregate line (`c`: its `counts`, for follow-ups against first questions)."""
     def f(key):
         return s.get(key)
-    return (f"{name}: key facts {f('key_fact_recall')} at {f('answer_words_p50')}/{f('answer_words_p95')} words "
-            f"(p50/p95), cited {f('cited_evidence')}, unanswerable refused {f('correct_refusal')}, answerable "
+    split = ""
+    if c is not None:
+        p = pool([c])
+        split = f" (follow-ups {p['followups']}, first questions {p['first']})"
+    return (f"{name}: key facts {f('key_fact_recall')}{split} at {f('answer_words_p50')}/{f('answer_words_p95')} "
+            f"words (p50/p95), cited {f('cited_evidence')}, unanswerable refused {f('correct_refusal')}, answerable "
             f"refused {f('false_refusal')}, hit@1 {f('hit@1')}, hit@5 {f('hit@5')}, MRR {f('mrr')}")
 
 
 def pooled_line(p: dict) -> str:
-    return (f"pooled ({p['answerable']} answerable, {p['unanswerable']} unanswerable): key facts {p['key_facts']}, "
+    return (f"pooled ({p['answerable']} answerable, {p['unanswerable']} unanswerable): key facts {p['key_facts']} "
+            f"(follow-ups {p['followups']}, first questions {p['first']}), "
             f"unanswerable refused {p['refused'][0]} ± {p['refused'][1]}, answerable refused {p['false'][0]} ± "
             f"{p['false'][1]}, MRR {p['mrr']}; one question on the smallest set: {p['one_unanswerable']} "
             f"(unanswerable), {p['one_answerable']} (answerable)")
@@ -93,8 +105,8 @@ def main(argv: list[str] | None = None) -> int:
                 cmd += ["--mode", a.mode]
             subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             result = json.loads(out.read_text("utf-8"))
-            print(set_line(path.stem, result["summary"]), flush=True)
             sums.append(counts(result["rows"]))
+            print(set_line(path.stem, result["summary"], sums[-1]), flush=True)
     print(pooled_line(pool(sums)))
     return 0
 

@@ -15,11 +15,12 @@ def _rows():
 
 def test_counts_and_pool_give_rates_over_all_items_with_standard_errors():
     one = frozen_read.counts(_rows())
-    assert one == {"answerable": 3, "unanswerable": 2, "facts_n": 3, "facts_sum": 1.5, "refused": 1, "false": 1,
-                   "ranked": 2, "rr_sum": 1.5}
+    assert one == {"answerable": 3, "unanswerable": 2, "facts_n": 3, "facts_sum": 1.5, "followup_n": 1,
+                   "followup_sum": 0.5, "refused": 1, "false": 1, "ranked": 2, "rr_sum": 1.5}
     two = frozen_read.counts(_rows()[:1] + _rows()[3:4])  # 1 answerable (answered), 1 unanswerable (refused)
     p = frozen_read.pool([one, two])
     assert p["key_facts"] == round(2.5 / 4, 3)
+    assert (p["followups"], p["first"]) == (0.5, round(2.0 / 3, 3))
     assert p["refused"] == (round(2 / 3, 3), round((2 / 3 * 1 / 3 / 3) ** 0.5, 3))
     assert p["false"] == (0.25, round((0.25 * 0.75 / 4) ** 0.5, 3))
     assert p["mrr"] == round(2.5 / 3, 3)
@@ -43,5 +44,6 @@ def test_main_prints_only_aggregates(tmp_path, monkeypatch, capsys):
 
     out = capsys.readouterr()
     assert "SECRET" not in out.out + out.err
-    assert "frozenX: key facts 0.5 at 40/70 words" in out.out
-    assert "pooled (3 answerable, 2 unanswerable): key facts 0.5, unanswerable refused 0.5 ± 0.354" in out.out
+    assert "frozenX: key facts 0.5 (follow-ups 0.5, first questions 0.5) at 40/70 words" in out.out
+    assert ("pooled (3 answerable, 2 unanswerable): key facts 0.5 (follow-ups 0.5, first questions 0.5), "
+            "unanswerable refused 0.5 ± 0.354") in out.out
