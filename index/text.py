@@ -35,7 +35,7 @@ FUNCTION_WORDS = frozenset(
     men al na tegen onder veel meer weer dien nu reeds zeer hun haar ons u""".split()
 )
 NOT_NAMES = frozenset(
-    {"nederland", "nederlandse", "nederlanders", "vn", "welke", "wat", "wie", "waar", "hoe", "hoeveel",
+    {"nederland", "nederlandse", "nederlanders", "netherlands", "vn", "welke", "wat", "wie", "waar", "hoe", "hoeveel",
      "waarom", "wanneer", "in", "en", "op", "de", "het", "van", "is", "was", "zijn", "heeft", "hadden",
      "mochten", "naar", "via", "sinds", "met", "volgens",
      # English months and days are capitalised dates, not names (Dutch ones are lower-case, so the reports lack them)

@@ -55,6 +55,11 @@ def test_english_month_and_day_names_are_dates_not_unknown_names() -> None:
     assert missing_entities(question, _hits(C130), idf=IDF) == ["UNAMID"]
 
 
+def test_the_english_name_of_the_netherlands_is_not_a_name_the_reports_lack() -> None:
+    question = "How much does the Netherlands give to the C-130 detachment and to UNAMID?"
+    assert missing_entities(question, _hits(C130), idf=IDF) == ["UNAMID"]
+
+
 def test_spoken_filler_words_do_not_count_against_coverage() -> None:
     hits = _hits(C130)
     plain = passage_coverage("Waarom vloog het C-130 detachement voor MINUSMA?", hits, IDF)
