@@ -40,39 +40,38 @@ def counts(rows: list[dict]) -> dict:
             "ranked": len(ranked), "rr_sum": sum(1 / r["rank"] if r.get("rank") else 0.0 for r in ranked)}
 
 
+def _ratio(part: float, whole: float) -> float | None:
+    return round(part / whole, 3) if whole else None
+
+
+def _rate(k: int, n: int) -> tuple[float, float]:
+    """A share and its binomial standard error."""
+    p = k / n if n else 0.0
+    return round(p, 3), round(math.sqrt(p * (1 - p) / n), 3) if n else 0.0
+
+
 def pool(sets: list[dict]) -> dict:
     """Pooled rates over the sets' `counts`, with standard errors (binomial for the refusal rates)."""
-    total = {k: sum(s[k] for s in sets) for k in sets[0]}
-
-    def rate(k: int, n: int) -> tuple[float, float]:
-        p = k / n if n else 0.0
-        return round(p, 3), round(math.sqrt(p * (1 - p) / n), 3) if n else 0.0
-
-    first_n = total["facts_n"] - total["followup_n"]
-    return {"key_facts": round(total["facts_sum"] / total["facts_n"], 3) if total["facts_n"] else None,
-            "followups": round(total["followup_sum"] / total["followup_n"], 3) if total["followup_n"] else None,
-            "first": round((total["facts_sum"] - total["followup_sum"]) / first_n, 3) if first_n else None,
-            "refused": rate(total["refused"], total["unanswerable"]),
-            "false": rate(total["false"], total["answerable"]),
-            "mrr": round(total["rr_sum"] / total["ranked"], 3) if total["ranked"] else None,
-            "unanswerable": total["unanswerable"], "answerable": total["answerable"],
-            "one_unanswerable": round(1 / min(s["unanswerable"] for s in sets), 3) if all(
-                s["unanswerable"] for s in sets) else None,
-            "one_answerable": round(1 / min(s["answerable"] for s in sets), 3) if all(
-                s["answerable"] for s in sets) else None}
+    t = {k: sum(s[k] for s in sets) for k in sets[0]}
+    smallest = {kind: min(s[kind] for s in sets) for kind in ("unanswerable", "answerable")}
+    return {"key_facts": _ratio(t["facts_sum"], t["facts_n"]),
+            "followups": _ratio(t["followup_sum"], t["followup_n"]),
+            "first": _ratio(t["facts_sum"] - t["followup_sum"], t["facts_n"] - t["followup_n"]),
+            "refused": _rate(t["refused"], t["unanswerable"]), "false": _rate(t["false"], t["answerable"]),
+            "mrr": _ratio(t["rr_sum"], t["ranked"]),
+            "unanswerable": t["unanswerable"], "answerable": t["answerable"],
+            "one_unanswerable": _ratio(1, smallest["unanswerable"]),
+            "one_answerable": _ratio(1, smallest["answerable"])}
 
 
-def set_line(name: str, s: dict, c: dict | None = None) -> str:
-    """One set's aggregate line (`c`: its `counts`, for follow-ups against first questions)."""
-    def f(key):
-        return s.get(key)
-    split = ""
-    if c is not None:
-        p = pool([c])
-        split = f" (follow-ups {p['followups']}, first questions {p['first']})"
-    return (f"{name}: key facts {f('key_fact_recall')}{split} at {f('answer_words_p50')}/{f('answer_words_p95')} "
-            f"words (p50/p95), cited {f('cited_evidence')}, unanswerable refused {f('correct_refusal')}, answerable "
-            f"refused {f('false_refusal')}, hit@1 {f('hit@1')}, hit@5 {f('hit@5')}, MRR {f('mrr')}")
+def set_line(name: str, s: dict, c: dict) -> str:
+    """One set's aggregate line: the scorer's summary `s` and its `counts` `c` (follow-ups against first
+    questions)."""
+    p = pool([c])
+    return (f"{name}: key facts {s.get('key_fact_recall')} (follow-ups {p['followups']}, first questions "
+            f"{p['first']}) at {s.get('answer_words_p50')}/{s.get('answer_words_p95')} words (p50/p95), cited "
+            f"{s.get('cited_evidence')}, unanswerable refused {s.get('correct_refusal')}, answerable refused "
+            f"{s.get('false_refusal')}, hit@1 {s.get('hit@1')}, hit@5 {s.get('hit@5')}, MRR {s.get('mrr')}")
 
 
 def pooled_line(p: dict) -> str:
