@@ -79,8 +79,8 @@ def test_a_request_waiting_too_long_for_a_slot_gives_up_with_429() -> None:
 
 @pytest.fixture
 def served():
-    fake = FakeQA(delay=0.4)
-    app = create_app(lambda: fake, fake_settings(max_concurrent_generations=1, max_queue=8, max_ask_wait_s=0.6))
+    fake = FakeQA(delay=1.0)
+    app = create_app(lambda: fake, fake_settings(max_concurrent_generations=1, max_queue=8, max_ask_wait_s=1.5))
     with running_server(app) as url:
         assert app.state.runtime.holder.wait(5)
         yield app, url
@@ -89,21 +89,22 @@ def served():
 def test_an_ask_is_turned_away_at_once_with_the_measured_retry_after(served) -> None:
     app, base = served
     with httpx.Client(base_url=base, timeout=10) as client, ThreadPoolExecutor(1) as pool:
-        assert client.post("/v1/ask", json={"question": QUESTION}).status_code == 200  # measures ~0.4 s
-        assert 0.35 < app.state.runtime.gate.service_s < 1.0
+        assert client.post("/v1/ask", json={"question": QUESTION}).status_code == 200  # measures ~1 s
+        assert 0.95 < app.state.runtime.gate.service_s < 2.0
         running = pool.submit(client.post, "/v1/ask", json={"question": QUESTION})
         while app.state.runtime.gate.running_count == 0:
             time.sleep(0.01)
         start = time.perf_counter()
         refused = client.post("/v1/ask", json={"question": QUESTION})
-        assert time.perf_counter() - start < 0.3  # at once, not after the running generation
+        took, generation_left = time.perf_counter() - start, not running.done()
+        assert generation_left and took < 0.6  # at once, not after the running generation (~1 s)
         assert refused.status_code == 429 and refused.json()["error_type"] == "overloaded"
-        assert refused.headers["Retry-After"] == "1"  # ceil(0.4 s measured wait)
+        assert refused.headers["Retry-After"] in ("1", "2")  # ceil of the measured wait (< ~1 s), not the default 5
         stream = client.post("/v1/ask/stream", json={"question": QUESTION})
         assert stream.status_code == 429
         assert running.result().status_code == 200
         info = client.get("/info").json()["api"]
-        assert info["turned_away"] == 2 and info["generation_seconds"] > 0.35
+        assert info["turned_away"] == 2 and info["generation_seconds"] > 0.95
 
 
 def test_extractive_answers_do_not_queue_behind_a_generation() -> None:

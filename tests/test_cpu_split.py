@@ -424,14 +424,14 @@ def test_info_shows_the_generators_thread_count_now() -> None:
 
 
 def test_admission_still_turns_asks_away_at_once_while_the_lane_is_full() -> None:
-    qa = LaneQA(search_s=0.3, generate_s=0.4)
-    app = _lane_app(qa, search_workers=1, max_ask_wait_s=0.6)
+    qa = LaneQA(search_s=0.3, generate_s=1.0)
+    app = _lane_app(qa, search_workers=1, max_ask_wait_s=1.5)
     gate = app.state.runtime.gate
     with running_server(app) as base:
         assert app.state.runtime.holder.wait(5)
         with httpx.Client(base_url=base, timeout=30) as client, ThreadPoolExecutor(6) as pool:
             assert client.post("/v1/ask", json={"question": QUESTION, "mode": "generate"}).status_code == 200
-            assert 0.35 < gate.service_s < 1.0  # measured: one generation ~0.4 s
+            assert 0.95 < gate.service_s < 2.0  # measured: one generation ~1 s
             searches = [pool.submit(client.post, "/v1/search", json={"query": f"PAWA {i}"}) for i in range(4)]
             running = pool.submit(client.post, "/v1/ask", json={"question": QUESTION, "mode": "generate"})
             while gate.running_count == 0 or qa.now["search"] == 0:
@@ -439,11 +439,14 @@ def test_admission_still_turns_asks_away_at_once_while_the_lane_is_full() -> Non
             start = time.perf_counter()
             refused = client.post("/v1/ask", json={"question": QUESTION, "mode": "generate"})
             took = time.perf_counter() - start
+            # at once: answered while the generation (~1 s) and the lane (4 searches of 0.3 s, one at a
+            # time) are still busy; a bound far from both, so a loaded CI machine does not trip it
+            generation_left, lane_left = not running.done(), not searches[-1].done()
             assert running.result().status_code == 200
             assert all(s.result().status_code == 200 for s in searches)
     assert refused.status_code == 429 and refused.json()["error_type"] == "overloaded"
-    assert took < 0.3  # at once: admission waits neither for the generation nor for the search lane
-    assert refused.headers["Retry-After"] == "1"  # ceil of the measured wait (< 0.4 s left of one generation)
+    assert generation_left and lane_left and took < 0.6
+    assert refused.headers["Retry-After"] in ("1", "2")  # ceil of the measured wait (< ~1 s), not the default 5
     assert gate.turned_away == 1
 
 
