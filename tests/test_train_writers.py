@@ -26,6 +26,7 @@ def test_passages_pool_marks_the_sentence_in_its_chunk_and_skips_sentences_it_la
     assert [len(b) for b in batches] == [1, 1]
 
 
-def test_probe9_is_studied_but_not_calibrated_on():
+def test_probe9_and_probe10_are_studied_but_not_calibrated_on():
     names = [p.name for p in calibrate.TUNING]
     assert names[0] == "dev.jsonl" and "probe8.jsonl" in names and "probe9.jsonl" not in names
+    assert "probe10.jsonl" not in names

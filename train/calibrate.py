@@ -2,12 +2,12 @@
 
     .venv/bin/python train/calibrate.py [--max-false 0.03] [QA.jsonl ...]
 
-Default files: ../shared/eval/dev.jsonl and eval/probe.jsonl … probe8.jsonl (352 items; eval/probe9.jsonl is
-studied but not calibrated on: with it the threshold fell to 0.0931 and the frozen sets' unanswerable questions
-were refused less, docs/answers.md "Latest (d)"). For each item the pipeline's own analysis
-(retrieval, ranked sentences, answerability) gives P(answerable); the threshold is the highest one at
-which at most `--max-false` of the answerable items would be refused, so unanswerable ones are refused as
-often as that allows. Written into service/qa/weights.json; the figures at that threshold are printed.
+Default files: ../shared/eval/dev.jsonl and eval/probe.jsonl … probe8.jsonl (352 items; eval/probe9.jsonl and
+eval/probe10.jsonl are studied but not calibrated on: with probe9 the threshold fell to 0.0931 and the frozen sets'
+unanswerable questions were refused less, docs/answers.md "Latest (d)"; probe10 stays out the same way). For each
+item the pipeline's own analysis (retrieval, ranked sentences, answerability) gives P(answerable); the threshold is
+the highest one at which at most `--max-false` of the answerable items would be refused, so unanswerable ones are
+refused as often as that allows. Written into service/qa/weights.json; the figures at that threshold are printed.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from service.qa import learned  # noqa: E402
 
-STUDIED_ONLY = frozenset({"probe9.jsonl"})  # tuning files studied but not calibrated on (see above)
+STUDIED_ONLY = frozenset({"probe9.jsonl", "probe10.jsonl"})  # tuning files studied but not calibrated on (see above)
 TUNING = [ROOT.parent / "shared" / "eval" / "dev.jsonl",
           *sorted(p for p in (ROOT / "eval").glob("probe*.jsonl") if p.name not in STUDIED_ONLY)]
 
