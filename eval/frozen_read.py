@@ -5,9 +5,10 @@
 Default sets: eval/frozen*/*.jsonl. Each is scored by the independent scorer (`../shared/tools/score.py`),
 whose per-item lines go to /dev/null and whose per-item rows are read only to count items; nothing of a
 single item is printed. Per set: key facts (with words p50/p95), cited evidence, unanswerable refused,
-answerable refused, hit@1/hit@5/MRR. Pooled over the sets: the same rates over all their items, each
-with its standard error, and what one item is worth on the smallest set, so that a change of one
-question is not read as a gain (docs/answers.md, "Latest (d)").
+answerable refused, hit@1/hit@5/MRR, and the unanswerable questions refused by form (follow-ups, English,
+other first questions: counts only; the form is read from the file in code, never shown). Pooled over the
+sets: the same rates over all their items, each with its standard error, and what one item is worth on the
+smallest set, so that a change of one question is not read as a gain (docs/answers.md, "Latest (d)").
 """
 
 from __future__ import annotations
@@ -24,10 +25,31 @@ ROOT = Path(__file__).resolve().parents[1]
 SCORER = ROOT.parent / "shared" / "tools" / "score.py"
 
 
-def counts(rows: list[dict]) -> dict:
-    """The sums behind one set's rates (no item is kept)."""
+FORMS = ("follow-up", "English", "first")
+
+
+def forms(path: Path) -> dict[str, str]:
+    """Item id -> its form: 'follow-up' (it has a history), 'English', or 'first'."""
+    from index.text import is_dutch
+
+    out = {}
+    for line in path.read_text("utf-8").splitlines():
+        if line.strip():
+            item = json.loads(line)
+            out[item["id"]] = ("follow-up" if item.get("history") else
+                               "English" if is_dutch(item["question"]) is False else "first")
+    return out
+
+
+def counts(rows: list[dict], form: dict[str, str] | None = None) -> dict:
+    """The sums behind one set's rates (no item is kept); with `form` (id -> form) the unanswerable
+    questions asked and refused per form too."""
     answerable = [r for r in rows if r["type"] != "unanswerable"]
     unanswerable = [r for r in rows if r["type"] == "unanswerable"]
+    per_form = {}
+    for f in FORMS if form else ():
+        these = [r for r in unanswerable if form.get(r["id"]) == f]
+        per_form[f"{f}_n"], per_form[f"{f}_refused"] = len(these), sum(bool(r.get("refused")) for r in these)
     facts = [r["key_fact_recall"] for r in answerable if r.get("key_fact_recall") is not None]
     followups = [r["key_fact_recall"] for r in answerable
                  if r["type"] == "followup" and r.get("key_fact_recall") is not None]
@@ -37,7 +59,8 @@ def counts(rows: list[dict]) -> dict:
             "followup_n": len(followups), "followup_sum": sum(followups),
             "refused": sum(bool(r.get("refused")) for r in unanswerable),
             "false": sum(bool(r.get("refused")) for r in answerable),
-            "ranked": len(ranked), "rr_sum": sum(1 / r["rank"] if r.get("rank") else 0.0 for r in ranked)}
+            "ranked": len(ranked), "rr_sum": sum(1 / r["rank"] if r.get("rank") else 0.0 for r in ranked),
+            **per_form}
 
 
 def _ratio(part: float, whole: float) -> float | None:
@@ -61,7 +84,16 @@ def pool(sets: list[dict]) -> dict:
             "mrr": _ratio(t["rr_sum"], t["ranked"]),
             "unanswerable": t["unanswerable"], "answerable": t["answerable"],
             "one_unanswerable": _ratio(1, smallest["unanswerable"]),
-            "one_answerable": _ratio(1, smallest["answerable"])}
+            "one_answerable": _ratio(1, smallest["answerable"]),
+            **{k: v for k, v in t.items() if k.split("_")[0] in FORMS}}
+
+
+def by_form(c: dict) -> str:
+    """'; refused by form: follow-ups 3/10, English 2/6, first 20/28' from `counts` (or pooled sums)."""
+    if f"{FORMS[0]}_n" not in c:
+        return ""
+    parts = ", ".join(f"{f if f != 'follow-up' else 'follow-ups'} {c[f + '_refused']}/{c[f + '_n']}" for f in FORMS)
+    return f"; refused by form: {parts}"
 
 
 def set_line(name: str, s: dict, c: dict) -> str:
@@ -71,7 +103,8 @@ def set_line(name: str, s: dict, c: dict) -> str:
     return (f"{name}: key facts {s.get('key_fact_recall')} (follow-ups {p['followups']}, first questions "
             f"{p['first']}) at {s.get('answer_words_p50')}/{s.get('answer_words_p95')} words (p50/p95), cited "
             f"{s.get('cited_evidence')}, unanswerable refused {s.get('correct_refusal')}, answerable refused "
-            f"{s.get('false_refusal')}, hit@1 {s.get('hit@1')}, hit@5 {s.get('hit@5')}, MRR {s.get('mrr')}")
+            f"{s.get('false_refusal')}, hit@1 {s.get('hit@1')}, hit@5 {s.get('hit@5')}, MRR {s.get('mrr')}"
+            f"{by_form(c)}")
 
 
 def pooled_line(p: dict) -> str:
@@ -79,7 +112,7 @@ def pooled_line(p: dict) -> str:
             f"(follow-ups {p['followups']}, first questions {p['first']}), "
             f"unanswerable refused {p['refused'][0]} ± {p['refused'][1]}, answerable refused {p['false'][0]} ± "
             f"{p['false'][1]}, MRR {p['mrr']}; one question on the smallest set: {p['one_unanswerable']} "
-            f"(unanswerable), {p['one_answerable']} (answerable)")
+            f"(unanswerable), {p['one_answerable']} (answerable){by_form(p)}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -104,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
                 cmd += ["--mode", a.mode]
             subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             result = json.loads(out.read_text("utf-8"))
-            sums.append(counts(result["rows"]))
+            sums.append(counts(result["rows"], forms(path)))
             print(set_line(path.stem, result["summary"], sums[-1]), flush=True)
     print(pooled_line(pool(sums)))
     return 0

@@ -27,6 +27,27 @@ def test_counts_and_pool_give_rates_over_all_items_with_standard_errors():
     assert (p["one_unanswerable"], p["one_answerable"]) == (1.0, 1.0)  # the smaller set has one of each
 
 
+def test_unanswerable_questions_are_counted_by_form():
+    rows = _rows() + [{"id": "f", "type": "unanswerable", "refused": True, "correct_refusal": True}]
+    c = frozen_read.counts(rows, {"d": "follow-up", "e": "follow-up", "f": "English"})
+    assert (c["follow-up_n"], c["follow-up_refused"], c["English_n"], c["English_refused"]) == (2, 1, 1, 1)
+    assert (c["first_n"], c["first_refused"]) == (0, 0)
+    p = frozen_read.pool([c, c])
+    assert (p["follow-up_n"], p["follow-up_refused"], p["English_refused"]) == (4, 2, 2)
+    assert frozen_read.by_form(p) == "; refused by form: follow-ups 2/4, English 2/2, first 0/0"
+    assert frozen_read.by_form(frozen_read.counts(rows)) == ""  # no forms given: no counts
+
+
+def test_forms_are_read_from_the_file(tmp_path):
+    qa = tmp_path / "f.jsonl"
+    qa.write_text("\n".join(json.dumps(x) for x in [
+        {"id": "a", "question": "En hoeveel kostte dat?", "history": [{"role": "user", "content": "Wat?"}]},
+        {"id": "b", "question": "How many Dutch soldiers served with UNIFIL in Lebanon in 1982?"},
+        {"id": "c", "question": "Hoeveel Nederlandse militairen dienden in 1982 bij UNIFIL in Libanon?"}]) + "\n",
+        "utf-8")
+    assert frozen_read.forms(qa) == {"a": "follow-up", "b": "English", "c": "first"}
+
+
 def test_main_prints_only_aggregates(tmp_path, monkeypatch, capsys):
     scorer = tmp_path / "score.py"
     summary = {"key_fact_recall": 0.5, "answer_words_p50": 40, "answer_words_p95": 70, "cited_evidence": 0.8,
@@ -47,3 +68,4 @@ def test_main_prints_only_aggregates(tmp_path, monkeypatch, capsys):
     assert "frozenX: key facts 0.5 (follow-ups 0.5, first questions 0.5) at 40/70 words" in out.out
     assert ("pooled (3 answerable, 2 unanswerable): key facts 0.5 (follow-ups 0.5, first questions 0.5), "
             "unanswerable refused 0.5 ± 0.354") in out.out
+    assert out.out.count("; refused by form: follow-ups 0/0, English 0/0, first 0/0") == 2  # d, e: not in the file
