@@ -67,10 +67,12 @@ bench: index
 	$(BIN)/python scripts/bench_answers.py --serve --mode generate --n 20
 
 # The learned sentence ranker, passage reranker and answerability model (service/qa/weights.json) from the
-# committed written questions (train/data/), then the refusal threshold from the tuning QA files: ~5 min.
+# committed written questions (train/data/), the follow-ups' own answerability model, then the refusal
+# thresholds from the tuning QA files: ~6 min.
 # PYTHONHASHSEED fixed: the features sum over sets of terms, so the weights' last digits depend on it.
 train: index
 	PYTHONHASHSEED=0 $(BIN)/python train/train_models.py
+	PYTHONHASHSEED=0 $(BIN)/python train/train_followup.py
 	PYTHONHASHSEED=0 $(BIN)/python train/calibrate.py
 
 # New synthetic questions from the corpus with the bundled language model (hours on two cores; resumable).

@@ -38,27 +38,42 @@ def main() -> None:
     from service.qa.pipeline import load_pipeline
 
     pipeline = load_pipeline(Settings(generator="none"))
-    ps, ys = [], []
+    ps, ys, fps, fys = [], [], [], []
     for path in a.qa:
         for line in open(path, encoding="utf-8"):
             if not line.strip():
                 continue
             it = json.loads(line)
-            ps.append(pipeline.analyse(it["question"], it.get("history") or [])[1].p_answerable)
+            analysis = pipeline.analyse(it["question"], it.get("history") or [])[1]
+            ps.append(analysis.p_answerable)
             ys.append(it["type"] != "unanswerable")
-    p, y = np.array(ps), np.array(ys)
+            if analysis.p_followup is not None:
+                fps.append(analysis.p_followup)
+                fys.append(ys[-1])
+    spec = json.loads(learned.WEIGHTS.read_text("utf-8"))
+    best, refused_ok, refused_bad = _calibrate(np.array(ps), np.array(ys), a.max_false, "tuning items")
+    spec["answerable"]["threshold"] = round(best, 4)
+    spec["calibrated_on"] = {"files": [Path(x).name for x in a.qa], "items": len(ps), "max_false": a.max_false,
+                             "unanswerable_refused": round(refused_ok, 3), "answerable_refused": round(refused_bad, 3)}
+    if fps and "answerable_followup" in spec:  # follow-ups by their own model, the same rule
+        best, refused_ok, refused_bad = _calibrate(np.array(fps), np.array(fys), a.max_false, "follow-ups")
+        spec["answerable_followup"]["threshold"] = round(best, 4)
+        spec["calibrated_on"]["followups"] = {"items": len(fps), "unanswerable_refused": round(refused_ok, 3),
+                                              "answerable_refused": round(refused_bad, 3)}
+    learned.WEIGHTS.write_text(json.dumps(spec, indent=1) + "\n", "utf-8")
+
+
+def _calibrate(p: np.ndarray, y: np.ndarray, max_false: float, what: str) -> tuple[float, float, float]:
+    """The highest threshold at which at most `max_false` of the answerable items would be refused; printed
+    with the shares refused at it."""
     best = 0.0
     for t in np.unique(np.round(p, 4)):
-        if (p[y] < t).mean() <= a.max_false:
+        if (p[y] < t).mean() <= max_false:
             best = max(best, float(t))
     refused_ok, refused_bad = float((p[~y] < best).mean()), float((p[y] < best).mean())
-    print(f"{len(p)} tuning items ({int((~y).sum())} unanswerable): threshold {best:.4f}; "
+    print(f"{len(p)} {what} ({int((~y).sum())} unanswerable): threshold {best:.4f}; "
           f"unanswerable refused {refused_ok:.3f}, answerable refused {refused_bad:.3f}")
-    spec = json.loads(learned.WEIGHTS.read_text("utf-8"))
-    spec["answerable"]["threshold"] = round(best, 4)
-    spec["calibrated_on"] = {"files": [Path(x).name for x in a.qa], "items": len(p), "max_false": a.max_false,
-                             "unanswerable_refused": round(refused_ok, 3), "answerable_refused": round(refused_bad, 3)}
-    learned.WEIGHTS.write_text(json.dumps(spec, indent=1) + "\n", "utf-8")
+    return best, refused_ok, refused_bad
 
 
 if __name__ == "__main__":

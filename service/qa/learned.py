@@ -52,6 +52,8 @@ QUESTION_FEATURES = (
     "missing_names", "has_missing", "missing_year", "type_in_top", "type_in_hits", "kind_asked", "english",
     "log_terms", "followup", "top_q2q", "max_q2q",
 )
+# a follow-up's own answerability model: the question features (without the constant `followup`) and `own_cover`
+FOLLOWUP_FEATURES = (*(n for n in QUESTION_FEATURES if n != "followup"), "own_cover")
 
 
 @dataclass(frozen=True)
@@ -201,6 +203,7 @@ class Models:
     ranker: Logistic
     answerable: Logistic
     passages: Logistic
+    followup: Logistic | None = None  # answerability of follow-ups (FOLLOWUP_FEATURES), when trained
 
     @classmethod
     def untrained(cls) -> Models:
@@ -211,9 +214,11 @@ class Models:
 @lru_cache(maxsize=4)
 def load_models(path: str = str(WEIGHTS)) -> Models:
     spec = json.loads(Path(path).read_text("utf-8"))
-    models = Models(Logistic(spec["ranker"]), Logistic(spec["answerable"]), Logistic(spec["passages"]))
+    followup = Logistic(spec["answerable_followup"]) if "answerable_followup" in spec else None
+    models = Models(Logistic(spec["ranker"]), Logistic(spec["answerable"]), Logistic(spec["passages"]), followup)
     if (models.ranker.names, models.answerable.names, models.passages.names) != (
-            SENTENCE_FEATURES, QUESTION_FEATURES, PASSAGE_FEATURES):
+            SENTENCE_FEATURES, QUESTION_FEATURES, PASSAGE_FEATURES) or (
+            followup is not None and followup.names != FOLLOWUP_FEATURES):
         raise ValueError(f"{path}: features differ from the code; run `make train`")
     return models
 
@@ -258,6 +263,7 @@ class QuestionInputs:
     followup: bool
     missing_year: bool
     type_in_hits: bool
+    own_terms: tuple[str, ...] = ()  # a follow-up's terms that the conversation lacks: what it newly asks
 
 
 def question_features(ranked: list[Candidate], q: QuestionInputs, idf: IdfTable) -> np.ndarray:
@@ -293,6 +299,16 @@ def question_features(ranked: list[Candidate], q: QuestionInputs, idf: IdfTable)
     ], dtype=np.float64)
 
 
+def followup_features(ranked: list[Candidate], q: QuestionInputs, idf: IdfTable, qf: np.ndarray) -> np.ndarray:
+    """FOLLOWUP_FEATURES of a follow-up: its QUESTION_FEATURES `qf` without `followup`, and `own_cover`, the
+    share of what it newly asks (its terms the conversation lacks: "vlieguren" in "Hoeveel vlieguren heeft dat
+    toestel gemaakt?" after a question about the C-130) that the best three sentences hold; the conversation's
+    words find its subject's passages whether or not they answer it. 1 when it asks nothing new in words."""
+    top_terms = {t for c in ranked[:3] for t in idf.terms(c.sentence.text)}
+    own = Coverage(dict.fromkeys(q.own_terms, 1.0), idf)(top_terms) if q.own_terms else 1.0
+    return np.append(np.delete(qf, QUESTION_FEATURES.index("followup")), own)
+
+
 # a bibliographic reference or source line: "in: International Peacekeeping 23 (2016) (5) 702-720", "Kamerstuk 29 521"
 _REFERENCE = re.compile(r"\b[Ii]n: |\(\d{4}\)|\bpp?\. ?\d|\b\d{2,4}-\d{2,4}\b|\bKamerstuk(?:ken)? \d|\bnr\. \d|https?://|www\.")
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
@@ -321,6 +337,7 @@ class Analysis:
     passage_features: np.ndarray  # PASSAGE_FEATURES per hit, in `hits` order
     missing: tuple[str, ...] = ()  # names and codes of the question that the reports do not hold
     inputs: QuestionInputs | None = None
+    p_followup: float | None = None  # a follow-up's P(answerable) by its own model (None: no follow-up or model)
 
 
 def analyse(question: str, query: str, conversation: str, hits: list, idf: IdfTable, similarity: Similarity | None,
@@ -341,13 +358,19 @@ def analyse(question: str, query: str, conversation: str, hits: list, idf: IdfTa
     missing = tuple(missing_entities(question, hits, heads, idf, corpus))
     cover = passage_coverage(question, hits, idf, conversation) if hits else 0.0
     years = _YEAR.findall(question)
-    inputs = QuestionInputs(kind, tuple(dict.fromkeys(idf.terms(question))), len(missing), cover, english,
+    terms = tuple(dict.fromkeys(idf.terms(question)))
+    said_before = set(idf.terms(conversation)) if conversation else set()
+    inputs = QuestionInputs(kind, terms, len(missing), cover, english,
                             bool(conversation), bool(corpus) and any(y not in corpus for y in years),
-                            not kind or any(has_type(h.text, kind) for h in hits))
+                            not kind or any(has_type(h.text, kind) for h in hits),
+                            tuple(t for t in terms if t not in said_before))
     qf = question_features(ranked, inputs, idf)
+    p_followup = None
+    if conversation and models.followup is not None:
+        p_followup = float(models.followup(followup_features(ranked, inputs, idf, qf))[0])
     pf = passage_features(len(hits), hits, ranked)
     hits, ranked, pf = rerank_passages(hits, ranked, pf, models.passages)
-    return Analysis(hits, kind, ranked, qf, float(models.answerable(qf)[0]), pf, missing, inputs)
+    return Analysis(hits, kind, ranked, qf, float(models.answerable(qf)[0]), pf, missing, inputs, p_followup)
 
 
 def rerank_passages(hits: list, ranked: list[Candidate], pf: np.ndarray, model: Logistic,

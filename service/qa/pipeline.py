@@ -163,6 +163,10 @@ class Pipeline:
         timings["evidence"] = _ms(t1)
         if not sentences or analysis.p_answerable < threshold:
             return self._refusal(hits, query, mode, timings, t0, _reason(analysis, threshold, bool(sentences)))
+        if analysis.p_followup is not None and analysis.p_followup < self.models.followup.threshold:
+            return self._refusal(hits, query, mode, timings, t0,
+                                 f"de gevonden passages beantwoorden de vervolgvraag niet (kans op een antwoord "
+                                 f"{analysis.p_followup:.2f} < drempel {self.models.followup.threshold:.2f})")
         if asks_person(question) and not any(names_person(c.sentence.text) for c in analysis.ranked[:PERSON_TOP]):
             return self._refusal(hits, query, mode, timings, t0, UNNAMED)
         if analysis.kind == "money" and not any(has_type(h.text, "money") for h in hits):
