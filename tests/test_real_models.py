@@ -191,11 +191,23 @@ def test_unanswerable_question_is_refused(pipeline: Pipeline, dev: dict[str, dic
     assert answer.answer.startswith(REFUSAL) and answer.citations == ()
 
 
-def test_a_role_holder_the_reports_do_not_name_is_refused_and_one_they_name_is_answered(pipeline: Pipeline) -> None:
-    from service.qa.pipeline import UNNAMED
+def _reason_of(pipeline: Pipeline, question: str) -> str:
+    from service.qa.pipeline import _reason
 
-    unnamed = pipeline.ask("Wie was de commandant van het Nederlandse C-130-detachement in Mali?", mode="extractive")
-    assert unnamed.refused is True and unnamed.refusal_reason == UNNAMED
+    return _reason(pipeline.analyse(question)[1], pipeline.models.answerable.threshold, True)
+
+
+def test_a_role_holder_the_reports_do_not_name_is_refused_and_one_they_name_is_answered(pipeline: Pipeline) -> None:
+    from service.qa.evidence import asks_person, names_person
+    from service.qa.pipeline import PERSON_TOP, UNNAMED
+
+    question = "Wie was de commandant van het Nederlandse C-130-detachement in Mali?"
+    unnamed = pipeline.ask(question, mode="extractive")
+    # its P(answerable) sits at the threshold (0.1504 refuses it before the rule, 0.1475 did not): the rule
+    # must refuse it either way, so both are checked
+    assert unnamed.refused is True and unnamed.refusal_reason in (UNNAMED, _reason_of(pipeline, question))
+    best = pipeline.analyse(question)[1].ranked[:PERSON_TOP]
+    assert asks_person(question) and not any(names_person(c.sentence.text) for c in best)
     named = pipeline.ask("Wie was de minister voor Buitenlandse Handel en Ontwikkelingssamenwerking die de "
                          "beleidsreactie op de C-130-evaluatie ondertekende?", mode="extractive")
     assert named.refused is False and "Geoffrey van Leeuwen" in named.answer, named.answer
