@@ -26,6 +26,7 @@ SCORER = ROOT.parent / "shared" / "tools" / "score.py"
 
 
 FORMS = ("follow-up", "English", "first")
+LABELS = {"follow-up": "follow-ups"}  # how a form is named in the output
 
 
 def forms(path: Path) -> dict[str, str]:
@@ -92,7 +93,7 @@ def by_form(c: dict) -> str:
     """'; refused by form: follow-ups 3/10, English 2/6, first 20/28' from `counts` (or pooled sums)."""
     if f"{FORMS[0]}_n" not in c:
         return ""
-    parts = ", ".join(f"{f if f != 'follow-up' else 'follow-ups'} {c[f + '_refused']}/{c[f + '_n']}" for f in FORMS)
+    parts = ", ".join(f"{LABELS.get(f, f)} {c[f + '_refused']}/{c[f + '_n']}" for f in FORMS)
     return f"; refused by form: {parts}"
 
 

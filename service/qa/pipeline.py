@@ -164,9 +164,8 @@ class Pipeline:
         if not sentences or analysis.p_answerable < threshold:
             return self._refusal(hits, query, mode, timings, t0, _reason(analysis, threshold, bool(sentences)))
         if analysis.p_followup is not None and analysis.p_followup < self.models.followup.threshold:
-            return self._refusal(hits, query, mode, timings, t0,
-                                 f"de gevonden passages beantwoorden de vervolgvraag niet (kans op een antwoord "
-                                 f"{analysis.p_followup:.2f} < drempel {self.models.followup.threshold:.2f})")
+            return self._refusal(hits, query, mode, timings, t0, "de gevonden passages beantwoorden de vervolgvraag "
+                                 f"niet ({_score(analysis.p_followup, self.models.followup.threshold)})")
         if asks_person(question) and not any(names_person(c.sentence.text) for c in analysis.ranked[:PERSON_TOP]):
             return self._refusal(hits, query, mode, timings, t0, UNNAMED)
         if analysis.kind == "money" and not any(has_type(h.text, "money") for h in hits):
@@ -366,11 +365,15 @@ UNNAMED = "de gevonden passages noemen niemand in die functie bij naam"
 NO_AMOUNT = "de gevonden passages noemen geen bedrag"
 
 
+def _score(p: float, threshold: float) -> str:
+    return f"kans op een antwoord {p:.2f} < drempel {threshold:.2f}"
+
+
 def _reason(analysis: learned.Analysis, threshold: float, found: bool) -> str:
     """Why the code refused, for logs and the eval report: what the reports lack, and the model's score."""
     if not found:
         return "geen passages gevonden"
-    score = f"kans op een antwoord {analysis.p_answerable:.2f} < drempel {threshold:.2f}"
+    score = _score(analysis.p_answerable, threshold)
     if analysis.missing:
         return f"niet gevonden in de rapporten: {', '.join(analysis.missing)} ({score})"
     return f"de gevonden passages beantwoorden de vraag niet ({score})"
