@@ -13,6 +13,7 @@ from index.text import is_dutch
 from service.qa.compose import (
     ANSWER_WORDS,
     build_messages,
+    is_not_prose,
     check_answer,
     lead_and_support,
     lead_from,
@@ -260,3 +261,42 @@ def test_short_answer_keeps_a_parts_sentence_beyond_the_word_budget() -> None:
     assert short_answer(ev, max_words=6) == lead  # the second sentence does not fit: left out
     assert short_answer(two, max_words=6) == lead + " Noorwegen coördineerde de rotatie [2]."  # a part: stays
     assert short_answer(two, max_words=6, supporting=2) == lead + " Noorwegen coördineerde de rotatie [2]."
+
+
+@pytest.mark.parametrize("text, junk", [
+    ("2.2.1 EUFOR Althea (Bosnië Herzegovina)", True),  # a section heading
+    ("2.1 De aanleiding tot MINUSMA", True),
+    ("Zie: https://peacekeeping.un.org/en/action-for-peacekeeping-a4p", True),  # a web address
+    ("29 United Nations, ‘Action for Peacekeeping’.", True),  # a footnote title: quoted
+    ("37 Karlsrud en Novosseloff, Doing Less with More?, 5.", True),  # a footnote title: a page at the end
+    ("1.3 Bevinding: De inlichtingenproducten van ASIFU sloten slechts in beperkte mate aan op de behoeften "
+     "van de militaire leiding.", False),  # a numbered finding is a sentence
+    ("12.5 miljoen mensen sloegen op de vlucht.", False),  # a number, not a section
+    ("150 militairen voor LRRPTG", False),  # a table row holds a fact
+    ("20 Nederlandse militairen werden ingezet", False),
+    ("Het detachement vloog vanuit Bamako.", False),
+])
+def test_headings_links_and_footnote_titles_are_no_prose(text: str, junk: bool) -> None:
+    assert is_not_prose(text) is junk
+
+
+def _with(texts: list[str]) -> Evidence:
+    body = " ".join(texts)
+    sentences, at = [], 0
+    for n, text in enumerate(texts):
+        start = body.index(text, at)
+        sentences.append(Sentence(text, 0, start, start + len(text), 0.9 - 0.1 * n))
+        at = start + len(text)
+    return Evidence(tuple(sentences), (_hit(0, body),))
+
+
+def test_a_heading_or_link_in_the_answer_is_left_out_and_its_place_not_refilled() -> None:
+    heading, link = "2.4.2.2 EUNAVFOR MED Irini", "Zie: https://www.defensie.nl/irini voor meer."
+    a, b = "Sinds november 2022 levert Nederland geen militairen meer.", "De bijdrage bestond uit stafofficieren."
+    assert short_answer(_with([heading, a, b])) == f"{a[:-1]} [2]."  # the lead left out; [3] does not move up
+    assert short_answer(_with([a, link, b])) == f"{a[:-1]} [1]."
+    assert short_answer(_with([heading, link, a])) == f"{a[:-1]} [3]."  # nothing but junk: the first prose
+    assert short_answer(_with([a, b])) == f"{a[:-1]} [1]. {b[:-1]} [2]."  # prose as before
+    lead = "Nederland stopte in november 2022 [1]."
+    # the lead's support: sentence [1], the link left out, and [3] not moved up into its place
+    assert lead_and_support(lead, _with([a, link, b])) == f"{lead} {a[:-1]} [1]."

@@ -71,7 +71,7 @@ def lead_and_support(lead: str, evidence: Evidence, max_words: int | None = None
     parts, words = [lead], len(lead.split())
     for n, sent in enumerate(evidence.sentences, 1):
         text = _sentence_end(sent.text)
-        if n > 1 + MAX_SUPPORTING or support(text, lead) >= 0.6:
+        if n > 1 + MAX_SUPPORTING or support(text, lead) >= 0.6 or is_not_prose(sent.text):
             continue
         if len(parts) > 1 and (words + len(text.split()) > max_words
                                or sent.score < SUPPORT_RATIO * evidence.sentences[0].score):
@@ -102,7 +102,31 @@ def short_answer(evidence: Evidence, max_words: int | None = None, min_ratio: fl
         if n <= evidence.parts or sent.score >= min_ratio * best.score and words + size <= max_words:
             keep.append(n)
             words += size
-    return " ".join(_place_marks(_sentence_end(evidence.sentences[n - 1].text), [n]) for n in keep)
+    shown = [n for n in keep if not is_not_prose(evidence.sentences[n - 1].text)]
+    if not shown:  # every slot a heading or a link: the best sentence that is prose, or what there is
+        shown = [n for n, s in enumerate(evidence.sentences, 1) if not is_not_prose(s.text)][:1] or keep
+    return " ".join(_place_marks(_sentence_end(evidence.sentences[n - 1].text), [n]) for n in shown)
+
+
+# A line that is no answer, whatever its rank: a numbered section heading of at most twelve words ("2.2.1 EUFOR
+# Althea (Bosnië Herzegovina)"; "1.3 Bevinding: De inlichtingenproducten …" is a finding), a line holding a web
+# address ("Zie: https://…"), a short footnote title ("29 United Nations, ‘Action for Peacekeeping’.", "37 Karlsrud
+# en Novosseloff, Doing Less with More?, 5.": a footnote number, at most eight words, and a quoted title or a page
+# number at the end). A short line that opens with a number and is no title stays: "150 militairen voor LRRPTG" (a
+# table row) is a fact.
+_SECTION_START = re.compile(r"^\d{1,2}(?:\.\d{1,2}){1,3}\.?\s+[A-Z]")
+_URL = re.compile(r"https?://|www\.")
+_FOOTNOTE_START = re.compile(r"^\d{1,3}\s+\S")
+_TITLE = re.compile(r"[‘’“”'\"]|,\s*\d{1,3}(?:[-–]\d{1,3})?(?:,\s*\d{1,3})*\.?$")
+
+
+def is_not_prose(text: str) -> bool:
+    """Whether an evidence sentence is a heading, a link or a footnote title: left out of the answer, its
+    place not given to the next sentence (so no answer grows: docs/answers.md)."""
+    text = text.strip()
+    if _SECTION_START.match(text) and len(text.split()) <= 12 or _URL.search(text):
+        return True
+    return bool(_FOOTNOTE_START.match(text)) and len(text.split()) <= 9 and bool(_TITLE.search(text))
 
 
 _NOTE_MARK = re.compile(r"^[ivxl]{1,7}\s+(?=[A-Z‘“(])")  # "ii Zo leverde ...": a footnote body's own mark
