@@ -271,6 +271,9 @@ def test_short_answer_keeps_a_parts_sentence_beyond_the_word_budget() -> None:
     ("37 Karlsrud en Novosseloff, Doing Less with More?, 5.", True),  # a footnote title: a page at the end
     ("1.3 Bevinding: De inlichtingenproducten van ASIFU sloten slechts in beperkte mate aan op de behoeften "
      "van de militaire leiding.", False),  # a numbered finding is a sentence
+    ("UNIFIL  United Nations Interim Force in Lebanon", True),  # an entry of the list of abbreviations
+    ("EU-LMS  EU Liaison and Mentoring Staff", True),
+    ("UNIFIL richt zich op het grensgebied tussen Israël en Libanon.", False),
     ("12.5 miljoen mensen sloegen op de vlucht.", False),  # a number, not a section
     ("150 militairen voor LRRPTG", False),  # a table row holds a fact
     ("20 Nederlandse militairen werden ingezet", False),

@@ -113,18 +113,20 @@ def short_answer(evidence: Evidence, max_words: int | None = None, min_ratio: fl
 # address ("Zie: https://…"), a short footnote title ("29 United Nations, ‘Action for Peacekeeping’.", "37 Karlsrud
 # en Novosseloff, Doing Less with More?, 5.": a footnote number, at most eight words, and a quoted title or a page
 # number at the end). A short line that opens with a number and is no title stays: "150 militairen voor LRRPTG" (a
-# table row) is a fact.
+# table row) is a fact. And an entry of the list of abbreviations ("UNIFIL  United Nations Interim Force in
+# Lebanon": an abbreviation, two spaces, its words; at most twelve words).
 _SECTION_START = re.compile(r"^\d{1,2}(?:\.\d{1,2}){1,3}\.?\s+[A-Z]")
 _URL = re.compile(r"https?://|www\.")
 _FOOTNOTE_START = re.compile(r"^\d{1,3}\s+\S")
+_GLOSSARY = re.compile(r"^[A-Z][A-Z0-9&/-]*[A-Z0-9](?:-[A-Za-z]+)?\s{2,}\S")  # "UNIFIL  United Nations Interim …"
 _TITLE = re.compile(r"[‘’“”'\"]|,\s*\d{1,3}(?:[-–]\d{1,3})?(?:,\s*\d{1,3})*\.?$")
 
 
 def is_not_prose(text: str) -> bool:
-    """Whether an evidence sentence is a heading, a link or a footnote title: left out of the answer, its
-    place not given to the next sentence (so no answer grows: docs/answers.md)."""
+    """Whether an evidence sentence is a heading, a link, a footnote title or an abbreviation's entry: left out
+    of the answer, its place not given to the next sentence (so no answer grows: docs/answers.md)."""
     text = text.strip()
-    if _SECTION_START.match(text) and len(text.split()) <= 12 or _URL.search(text):
+    if (_SECTION_START.match(text) or _GLOSSARY.match(text)) and len(text.split()) <= 12 or _URL.search(text):
         return True
     return bool(_FOOTNOTE_START.match(text)) and len(text.split()) <= 9 and bool(_TITLE.search(text))
 
