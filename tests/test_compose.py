@@ -13,8 +13,8 @@ from index.text import is_dutch
 from service.qa.compose import (
     ANSWER_WORDS,
     build_messages,
-    is_not_prose,
     check_answer,
+    is_not_prose,
     lead_and_support,
     lead_from,
     normalize_marks,
